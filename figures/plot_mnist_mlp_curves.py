@@ -1,0 +1,60 @@
+"""Training vs test loss and accuracy of the lecture's MLP, with the notebook's own curve overlaid.
+
+The lecture's slide "Training loss vs validation loss": its notebook validated on the test set,
+so the lecture's "val" curve is a test curve; ours is measured the same way (after each epoch,
+for the picture only). One thin line per seed, the mean in bold; dashed black = the notebook.
+Reads the ``mnist-mlp`` result; no training.
+"""
+
+# %%
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from replication import lecture, plotting  # noqa: E402
+
+NAME = "mnist_mlp_curves"
+
+
+def main(argv=None) -> int:
+    args = plotting.figure_args(__doc__, argv)
+    result, _ = plotting.load_result(args, "mnist-mlp")
+    if result is None:
+        return plotting.skip(NAME, "no mnist-mlp result")
+    histories = result["measured"]["histories"]
+    notebook = lecture.curve("mnist_mlp") if result["dataset"] == "mnist" else None
+
+    # %% Loss (left) and accuracy (right); train in blue, test in orange.
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        for key, colour, label in ((metric, "C0", "train (dropout on)"),
+                                   (f"test_{metric}", "C1", "test")):
+            runs = [h[key] for h in histories if key in h]
+            if not runs:
+                continue
+            n = min(len(r) for r in runs)
+            epochs = np.arange(1, n + 1)
+            for r in runs:
+                ax.plot(epochs, r[:n], color=colour, alpha=0.3, lw=0.8)
+            ax.plot(epochs, np.mean([r[:n] for r in runs], axis=0), color=colour, lw=2,
+                    label=f"ours: {label}, mean of {len(runs)}")
+        if notebook is not None:
+            # The lecture's own numbers, as its notebook printed them.
+            ax.plot(notebook["epoch"], notebook[metric], "k--", lw=1.2, label="lecture notebook: train")
+            ax.plot(notebook["epoch"], notebook[f"val_{metric}"], "k:", lw=1.6,
+                    label="lecture notebook: test (its 'val')")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[1].set_ylim(0.9, 1.0)
+    fig.suptitle("MLP (932,362 parameters): training vs test loss and accuracy")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    plotting.save(fig, args, NAME, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

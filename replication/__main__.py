@@ -1,0 +1,200 @@
+"""The command line: ``python -m replication {list,run,all,figures,readme}``.
+
+Exit codes: 0 success, 1 a clear error about a file or an argument (one line, no traceback),
+2 a usage error, 130 interrupted (what finished is saved; the same command resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# TensorFlow's C++ start-up chatter hides the messages that matter; warnings and errors stay.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from . import registry  # noqa: E402
+from .errors import ReplicationError  # noqa: E402
+
+
+def _seeds(text: str):
+    """``3`` means seeds 0, 1, 2; ``0,5,7`` means those seeds."""
+    try:
+        if "," in text:
+            seeds = [int(s) for s in text.split(",") if s.strip() != ""]
+        else:
+            n = int(text)
+            if n < 1:
+                raise argparse.ArgumentTypeError(f"--seeds: need at least one seed, got {text!r}")
+            seeds = list(range(n))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--seeds: {text!r} is not a count (e.g. 3) or a comma-separated list (e.g. 0,1,2)"
+        ) from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"--seeds: seeds must be non-negative integers, got {text!r}")
+    return seeds
+
+
+def _dataset(text: str) -> str:
+    from .data import DATASETS
+
+    if text not in DATASETS:
+        raise argparse.ArgumentTypeError(
+            f"--dataset: unknown dataset {text!r}; known: {', '.join(sorted(DATASETS))}")
+    return text
+
+
+def _claim(text: str) -> str:
+    if text not in registry.CLAIMS:
+        raise argparse.ArgumentTypeError(
+            f"unknown claim {text!r}; known: {', '.join(registry.CLAIMS)}")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .registry import PROFILES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m replication",
+        description="Re-run the claims of Lecture 6 (Convolutional Deep Neural Networks) and judge "
+                    "each against the lecture's own numbers.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p, running=True):
+        p.add_argument("--profile", choices=PROFILES,
+                       help="paper: the lecture's settings (>= 3 seeds); quick: fits a 2-core CPU "
+                            "budget; smoke: seconds, for tests. Default: paper on a GPU, quick on a CPU.")
+        p.add_argument("--results-dir", type=Path,
+                       help="where results live (default: $REPLICATION_RESULTS_DIR or ./results)")
+        if running:
+            p.add_argument("--dataset", type=_dataset,
+                           help="run on another dataset (default: each claim's lecture dataset)")
+            p.add_argument("--data-dir", type=Path,
+                           help="folder with local dataset files (default: $REPLICATION_DATA_DIR; "
+                                "without either, TensorFlow Datasets downloads them)")
+            p.add_argument("--seeds", type=_seeds,
+                           help="a count (3 -> seeds 0,1,2) or a list (0,1,2); default: the profile's")
+            p.add_argument("--force", action="store_true",
+                           help="rerun even if a result with the same profile and config exists")
+            p.add_argument("--deterministic", action="store_true",
+                           help="deterministic ops (TensorFlow) so the same seed gives identical metrics")
+            p.add_argument("--quiet", action="store_true", help="no Keras progress bars")
+
+    p = sub.add_parser("list", help="the claims and their status")
+    common(p, running=False)
+    p = sub.add_parser("run", help="run the named claims")
+    p.add_argument("claims", nargs="+", type=_claim, metavar="CLAIM")
+    common(p)
+    p = sub.add_parser("all", help="run every claim (finished ones are skipped)")
+    common(p)
+    p = sub.add_parser("figures", help="regenerate every figure from saved results (no training)")
+    common(p, running=False)
+    p = sub.add_parser("readme", help="regenerate the README's claims table from the registry")
+    p.add_argument("--check", action="store_true", help="exit 1 if the README is out of date")
+    p.add_argument("--results-dir", type=Path, help="results to quote (default: reference/)")
+    return parser
+
+
+def _results_dir(args) -> Path:
+    return Path(args.results_dir or os.environ.get("REPLICATION_RESULTS_DIR") or "results")
+
+
+def _profile(args, log) -> str:
+    if args.profile:
+        return args.profile
+    from .training import default_profile
+
+    profile = default_profile()
+    log(f"no --profile given: using '{profile}' ({'a GPU is' if profile == 'paper' else 'no GPU'} visible)")
+    return profile
+
+
+def cmd_list(args, log) -> int:
+    from .results import Store
+    from .runner import print_table, summary_rows
+
+    store = Store(_results_dir(args))
+    profile = args.profile or "quick"
+    found = {}
+    for claim_id, claim in registry.CLAIMS.items():
+        found[claim_id] = store.load(profile, claim.dataset, claim_id)
+    log(f"claims (results: {store.root}/{profile}):")
+    print_table(summary_rows(found), log)
+    return 0
+
+
+def cmd_run(args, log, claim_ids) -> int:
+    from . import results
+    from .runner import print_table, run_claim, summary_rows
+
+    results_dir = results.ensure_writable_dir(_results_dir(args))
+    store = results.Store(results_dir)
+    if args.data_dir is not None:
+        from .data import resolve_data_dir
+
+        resolve_data_dir(args.data_dir)  # a bad --data-dir fails before any training
+    profile = _profile(args, log)
+    done = {}
+    try:
+        for claim_id in claim_ids:
+            done[claim_id] = run_claim(
+                claim_id, profile=profile, store=store, dataset=args.dataset, seeds=args.seeds,
+                data_dir=args.data_dir, force=args.force, verbose=0 if args.quiet else 1,
+                deterministic=args.deterministic, log=log)
+    finally:
+        if done:
+            log("")
+            print_table(summary_rows(done), log)
+    return 0
+
+
+def cmd_figures(args, log) -> int:
+    from .plotting import regenerate_all
+
+    return regenerate_all(_results_dir(args), profile=args.profile, log=log)
+
+
+def cmd_readme(args, log) -> int:
+    from .docs import update_readme
+
+    ok = update_readme(check=args.check, results_dir=args.results_dir)
+    if args.check and not ok:
+        log("README.md's claims table is out of date: run `python -m replication readme`")
+        return 1
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+
+    def log(msg=""):
+        print(msg, flush=True)
+
+    try:
+        if args.command == "list":
+            return cmd_list(args, log)
+        if args.command == "run":
+            return cmd_run(args, log, args.claims)
+        if args.command == "all":
+            return cmd_run(args, log, list(registry.CLAIMS))
+        if args.command == "figures":
+            return cmd_figures(args, log)
+        if args.command == "readme":
+            return cmd_readme(args, log)
+    except ReplicationError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished claims and epochs are saved; run the same command again "
+              "to resume", file=sys.stderr, flush=True)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

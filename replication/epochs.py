@@ -1,0 +1,90 @@
+"""Per-epoch determinism: batches and random state that depend on (seed, epoch) only.
+
+Saved weights carry neither the shuffling state nor the dropout/augmentation random state, so a run
+resumed from a checkpoint would otherwise see other batches and masks than an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .training import epoch_seed
+
+
+class ShuffledBatches(keras.utils.PyDataset):
+    """Batches of (preprocessed images, one-hot labels) in an order fixed by (seed, epoch).
+
+    :class:`EpochSeed` sets :attr:`epoch` at the start of every epoch; the permutation is a pure
+    function of ``(seed, epoch)``, so a resumed run sees the same batches as an uninterrupted one.
+    Works on every backend (numpy in, numpy out).
+    """
+
+    def __init__(self, x, y, batch_size: int, num_classes: int, preprocess, seed: int):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.x, self.y = x, y
+        self.batch_size = int(batch_size)
+        self.eye = np.eye(num_classes, dtype="float32")
+        self.preprocess = preprocess
+        self.seed = int(seed)
+        self.epoch = 0
+        self._order_epoch, self._order = None, None
+
+    def __len__(self):
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def order(self) -> np.ndarray:
+        if self._order_epoch != self.epoch:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            self._order, self._order_epoch = rng.permutation(len(self.y)), self.epoch
+        return self._order
+
+    def __getitem__(self, index):
+        idx = np.sort(self.order()[index * self.batch_size:(index + 1) * self.batch_size])
+        return self.preprocess(self.x[idx]), self.eye[self.y[idx]]
+
+
+class EpochSeed(keras.callbacks.Callback):
+    """At every epoch start: reseed everything and every layer's random state from (seed, epoch)."""
+
+    def __init__(self, seed: int, batches: ShuffledBatches | None = None):
+        super().__init__()
+        self.seed, self.batches = int(seed), batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        s = epoch_seed(self.seed, epoch)
+        keras.utils.set_random_seed(s)
+        if self.batches is not None:
+            self.batches.epoch = epoch
+        # Dropout and augmentation layers keep their own SeedGenerator state, which saved
+        # weights do not include: reset it too, so the masks depend on (seed, epoch) only.
+        for i, v in enumerate(self.model.variables):
+            if v.name == "seed_generator_state":
+                v.assign(np.array([s, 1000 * i + 1], dtype=v.dtype))
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds the epoch's wall time (seconds) to the logs, so CSVLogger records it."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_time_s"] = time.perf_counter() - self._t0
+
+
+class EpochCounter(keras.callbacks.Callback):
+    """Appends every epoch this process trains to a file: proves resumed epochs are not repeated."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        with open(self.path, "a") as f:
+            f.write(f"{epoch}\n")

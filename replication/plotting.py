@@ -1,0 +1,106 @@
+"""What every figure script shares: its arguments, reading saved results, saving atomically.
+
+Figure scripts (``figures/plot_<name>.py``) read saved results only and never train.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from . import registry, results
+from .errors import ReplicationError
+
+FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
+
+
+def figure_args(doc: str, argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
+    parser.add_argument("--results-dir", type=Path,
+                        default=Path(os.environ.get(results.RESULTS_DIR_ENV) or results.DEFAULT_RESULTS_DIR))
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--dataset", default=None, help="default: the claim's lecture dataset")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: <results>/<profile>/<dataset>/figures)")
+    return parser.parse_args(argv)
+
+
+def load_result(args, claim_id: str):
+    """(result, arrays) for ``claim_id``, or (None, None) when it has not run."""
+    dataset = args.dataset or registry.get(claim_id).dataset
+    store = results.Store(args.results_dir)
+    result = store.load(args.profile, dataset, claim_id)
+    if result is None:
+        return None, None
+    return result, store.load_arrays(args.profile, dataset, claim_id)
+
+
+def skip(name: str, why: str) -> int:
+    print(f"[figure {name}] skipped: {why}")
+    return 0
+
+
+def provenance_line(result: dict) -> str:
+    """One line for a figure's footer: profile, seeds, n, versions, commit, hardware."""
+    prov = result["provenance"]
+    v, hw = prov["versions"], prov["hardware"]
+    commit = (prov["git"].get("commit") or "unknown")[:8]
+    acc = hw.get("accelerators") or []
+    device = ", ".join(acc) if isinstance(acc, list) and acc else hw.get("cpu", "?")
+    synthetic = "  SYNTHETIC DATA" if result.get("measured", {}).get("data", {}).get("synthetic") else ""
+    return (f"{result['claim']} | profile {result['profile']} | {result['dataset']} | seeds "
+            f"{result['seeds']} (n={result['n']}) | keras {v.get('keras')} ({v.get('keras_backend')}) | "
+            f"commit {commit} | {device}{synthetic}")
+
+
+def save(fig, args, name: str, result: dict | None = None) -> Path:
+    dataset = args.dataset or (result["dataset"] if result else "mnist")
+    out = args.out or Path(args.results_dir) / args.profile / dataset / "figures"
+    if result is not None:
+        fig.text(0.01, 0.005, provenance_line(result), fontsize=6, color="0.4", ha="left", va="bottom")
+    path = Path(out) / f"{name}.png"
+    results.atomic_savefig(fig, path, dpi=110)
+    print(f"[figure {name}] {path}")
+    return path
+
+
+def figure_names_for(claim_ids) -> list[str]:
+    names = []
+    for claim_id in claim_ids:
+        for name in registry.get(claim_id).figures:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def regenerate_all(results_dir: Path, profile: str | None = None, log=print) -> int:
+    """Run every figure script for every (profile, dataset) that has results. No training."""
+    if not FIGURES_DIR.is_dir():
+        raise ReplicationError(f"{FIGURES_DIR}: figure scripts not found (run from a source checkout)")
+    store = results.Store(results_dir)
+    combos: dict[tuple[str, str], list[str]] = {}
+    for _path, result in store.all_results():
+        if profile and result["profile"] != profile:
+            continue
+        combos.setdefault((result["profile"], result["dataset"]), []).append(result["claim"])
+    if not combos:
+        log(f"no results under {results_dir}{' for profile ' + profile if profile else ''}: "
+            f"run `python -m replication all` first")
+        return 1
+    failed = []
+    for (prof, dataset), claims in sorted(combos.items()):
+        for name in figure_names_for([c for c in registry.CLAIMS if c in claims]):
+            script = FIGURES_DIR / f"plot_{name}.py"
+            cmd = [sys.executable, str(script), "--results-dir", str(results_dir), "--profile", prof,
+                   "--dataset", dataset]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            out = (proc.stdout + proc.stderr).strip()
+            if proc.returncode != 0:
+                failed.append(name)
+                log(f"[figure {name}] FAILED for {prof}/{dataset}:\n{out[-2000:]}")
+            elif out:
+                log(out)
+    return 1 if failed else 0

@@ -1,0 +1,230 @@
+"""The results store: atomic files keyed by profile, dataset and claim, with their provenance.
+
+Layout: ``<results>/<profile>/<dataset>/<claim>/`` holding ``result.json`` (metrics, lecture
+value, verdict, config, seeds, n, mean +/- std, versions, commit, hardware, wall time),
+``arrays.npz`` (what the figures need) and ``runs/`` (per-seed training state and the trained
+models other claims reuse; never committed).
+
+Every file is written to a temporary name in the same folder, flushed, then renamed over the old
+one, so a crash leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ResultError
+
+RESULTS_DIR_ENV = "REPLICATION_RESULTS_DIR"
+DEFAULT_RESULTS_DIR = "results"
+# The committed results of the latest real run, apart from the default results directory.
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic writes
+
+
+@contextlib.contextmanager
+def _atomic_path(path: Path, suffix: str = ""):
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise ResultError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from None
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with _atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_text(path, json.dumps(to_jsonable(obj), indent=1, sort_keys=False) + "\n")
+
+
+def atomic_save_npz(path: Path, **arrays) -> None:
+    with _atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+
+
+def atomic_save_model(model, path: Path) -> None:
+    # Keras insists on the .keras suffix, so the temporary name keeps it.
+    with _atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def atomic_savefig(fig, path: Path, **kwargs) -> None:
+    path = Path(path)
+    with _atomic_path(path, suffix=path.suffix) as tmp:
+        fig.savefig(tmp, **kwargs)
+
+
+def read_json(path: Path) -> dict:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ResultError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ResultError(f"{path}: damaged JSON ({exc}); delete it or rerun with --force") from None
+
+
+def to_jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and obj != obj:
+        return None  # NaN is not JSON
+    return obj
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+
+
+def fingerprint(config: dict) -> str:
+    """A short hash of a configuration (JSON with sorted keys)."""
+    blob = json.dumps(to_jsonable(config), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+class Store:
+    """``<root>/<profile>/<dataset>/<claim>/``: one claim's result for one profile and dataset."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise ResultError(f"--results-dir: {self.root} is a file, not a folder")
+
+    def claim_dir(self, profile: str, dataset: str, claim: str) -> Path:
+        return self.root / profile / dataset / claim
+
+    def result_path(self, profile: str, dataset: str, claim: str) -> Path:
+        return self.claim_dir(profile, dataset, claim) / "result.json"
+
+    def load(self, profile: str, dataset: str, claim: str) -> dict | None:
+        path = self.result_path(profile, dataset, claim)
+        return read_json(path) if path.exists() else None
+
+    def load_arrays(self, profile: str, dataset: str, claim: str) -> dict[str, np.ndarray]:
+        path = self.claim_dir(profile, dataset, claim) / "arrays.npz"
+        if not path.exists():
+            return {}
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return {k: f[k] for k in f.files}
+        except Exception as exc:
+            raise ResultError(f"{path}: damaged array file ({exc}); rerun with --force") from None
+
+    def save(self, result: dict, arrays: dict | None = None) -> Path:
+        folder = self.claim_dir(result["profile"], result["dataset"], result["claim"])
+        if arrays:
+            # Arrays first: result.json, written last, is what marks the claim as done.
+            atomic_save_npz(folder / "arrays.npz", **arrays)
+        path = folder / "result.json"
+        atomic_write_json(path, result)
+        return path
+
+    def all_results(self):
+        """Every result.json under the root, as (path, dict)."""
+        for path in sorted(self.root.glob("*/*/*/result.json")):
+            yield path, read_json(path)
+
+
+def ensure_writable_dir(path: Path, what: str = "--results-dir") -> Path:
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise ResultError(f"{what}: cannot create {path} ({exc.strerror or exc})") from None
+    except PermissionError as exc:
+        raise ResultError(f"{what}: cannot create {path} ({exc.strerror})") from None
+    if not path.is_dir():
+        raise ResultError(f"{what}: {path} is not a folder")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Provenance
+
+
+def git_commit() -> dict:
+    here = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                "replication"], cwd=here, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
+
+
+def hardware() -> dict:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    info = {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform()}
+    try:
+        from .training import accelerators
+
+        info["accelerators"] = accelerators()
+    except Exception as exc:  # no backend importable: still record the CPU
+        info["accelerators"] = f"unknown ({type(exc).__name__})"
+    return info
+
+
+def versions() -> dict:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for dist in ("replication", "keras", "tensorflow", "jax", "jaxlib", "keras-tuner", "numpy",
+                 "tensorflow-datasets"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    with contextlib.suppress(Exception):
+        import keras
+
+        out["keras_backend"] = keras.backend.backend()
+    return out
+
+
+def provenance() -> dict:
+    return {"versions": versions(), "git": git_commit(), "hardware": hardware()}
