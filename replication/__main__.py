@@ -1,4 +1,4 @@
-"""The command line: ``python -m replication {list,run,all,figures,readme}``.
+"""The command line: ``python -m replication {list,run,all,figures,readme,publish}``.
 
 Exit codes: 0 success, 1 a clear error about a file or an argument (one line, no traceback),
 2 a usage error, 130 interrupted (what finished is saved; the same command resumes).
@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("readme", help="regenerate the README's claims table from the registry")
     p.add_argument("--check", action="store_true", help="exit 1 if the README is out of date")
     p.add_argument("--results-dir", type=Path, help="results to quote (default: reference/)")
+    p = sub.add_parser("publish", help="copy a profile's results (no weights) into reference/ and "
+                                       "regenerate the README tables")
+    p.add_argument("--profile", choices=PROFILES, default="quick")
+    p.add_argument("--results-dir", type=Path, help="results to publish (default: ./results)")
     return parser
 
 
@@ -167,6 +171,15 @@ def cmd_readme(args, log) -> int:
     return 0
 
 
+def cmd_publish(args, log) -> int:
+    from .docs import publish_reference, update_readme
+
+    publish_reference(_results_dir(args), args.profile, log=log)
+    update_readme()
+    log("README.md tables regenerated from reference/")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -185,6 +198,8 @@ def main(argv=None) -> int:
             return cmd_figures(args, log)
         if args.command == "readme":
             return cmd_readme(args, log)
+        if args.command == "publish":
+            return cmd_publish(args, log)
     except ReplicationError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1

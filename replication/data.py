@@ -335,6 +335,10 @@ def _check_idx_checksum(name, stem, path, data, raw, verify) -> bool | None:
 # CIFAR-10 python batches
 
 
+class ForbiddenGlobal(pickle.UnpicklingError):
+    """A pickle asked for a global outside the allow-list."""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """Admit numpy arrays and builtin containers only; refuse every other global."""
 
@@ -347,7 +351,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
+            raise ForbiddenGlobal(f"forbidden global {module}.{name}")
         if name == "_reconstruct":
             # numpy 2 moved numpy.core to numpy._core; the old name is a deprecated alias.
             try:
@@ -361,7 +365,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def safe_unpickle(data: bytes, path: Path):
     try:
         return _RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
-    except pickle.UnpicklingError as exc:
+    except ForbiddenGlobal as exc:
         raise DataError(f"{path}: refused to unpickle ({exc})") from None
     except Exception as exc:  # truncated or garbled pickles raise many kinds of error
         raise DataError(f"{path}: not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})") from None
@@ -421,6 +425,11 @@ def extract_tar(tar_path: Path, dest: Path) -> None:
     """Extract with the standard library's ``data`` filter: no absolute paths, no ``..``, no links out."""
     try:
         with tarfile.open(tar_path, "r:*") as tar:
+            for member in tar.getmembers():
+                # The data filter would quietly strip a leading "/"; a real archive never has one.
+                if member.name.startswith(("/", "\\")) or ".." in Path(member.name).parts:
+                    raise DataError(f"{tar_path}: unsafe member refused ({member.name!r} is absolute "
+                                    f"or climbs out of the folder)")
             tar.extractall(dest, filter="data")
     except tarfile.FilterError as exc:
         raise DataError(f"{tar_path}: unsafe member refused ({exc})") from None

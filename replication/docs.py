@@ -1,0 +1,126 @@
+"""The README's generated parts, and publishing a run as the committed reference results.
+
+The claims table and the run-time table are written between markers from the registry and the
+results in ``reference/`` (the latest real run, committed without model weights), so the README
+cannot drift from the data: a test checks that the README matches what this module would write.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from . import registry, results, verdicts
+from .runner import format_summary, format_value
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+PROFILE_ORDER = ("paper", "quick", "smoke")
+
+
+def _best_result(store: results.Store, claim: registry.Claim):
+    for profile in PROFILE_ORDER:
+        found = store.load(profile, claim.dataset, claim.id)
+        if found is not None:
+            return found
+    return None
+
+
+def _hardware(result: dict) -> str:
+    hw = result["provenance"]["hardware"]
+    acc = hw.get("accelerators")
+    if isinstance(acc, list) and acc:
+        return ", ".join(acc)
+    return f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores)"
+
+
+def claims_table(results_dir: Path | None = None) -> str:
+    store = results.Store(results_dir or results.REFERENCE_DIR)
+    lines = [
+        "| claim | the lecture says | lecture | criterion | reproduced (mean ± std, n) | profile | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for claim in registry.CLAIMS.values():
+        result = _best_result(store, claim)
+        lecture = format_value(claim, claim.expected) if claim.lecture_value else "—"
+        criterion = verdicts.threshold_text(claim)
+        if result is None:
+            lines.append(f"| `{claim.id}` | {claim.statement} | {lecture} | {criterion} | — | — | {verdicts.NOT_RUN} |")
+            continue
+        reproduced = format_summary(claim, result["summary"][claim.metric])
+        lines.append(f"| `{claim.id}` | {claim.statement} | {lecture} | {criterion} | {reproduced} | "
+                     f"{result['profile']} | **{result['verdict']}** |")
+    return "\n".join(lines)
+
+
+def runtime_table(results_dir: Path | None = None) -> str:
+    store = results.Store(results_dir or results.REFERENCE_DIR)
+    lines = ["| profile | claim | seeds | wall time | hardware | commit |", "|---|---|---|---|---|---|"]
+    rows = [r for _, r in store.all_results()]
+    if not rows:
+        return "No reference run yet."
+    rows.sort(key=lambda r: (PROFILE_ORDER.index(r["profile"]) if r["profile"] in PROFILE_ORDER else 9,
+                             list(registry.CLAIMS).index(r["claim"]) if r["claim"] in registry.CLAIMS else 99))
+    totals: dict[str, float] = {}
+    for r in rows:
+        totals[r["profile"]] = totals.get(r["profile"], 0.0) + r["wall_time_s"]
+        commit = (r["provenance"]["git"].get("commit") or "?")[:8]
+        lines.append(f"| {r['profile']} | `{r['claim']}` ({r['dataset']}) | {r['n']} | "
+                     f"{r['wall_time_s'] / 60:.1f} min | {_hardware(r)} | {commit} |")
+    for profile, total in totals.items():
+        lines.append(f"| {profile} | **all of the above** | | **{total / 60:.1f} min** | | |")
+    return "\n".join(lines)
+
+
+def _replace_between(text: str, name: str, body: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise ValueError(f"README.md lacks the markers {start} ... {end}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def render_readme(text: str, results_dir: Path | None = None) -> str:
+    text = _replace_between(text, "claims-table", claims_table(results_dir))
+    return _replace_between(text, "runtime-table", runtime_table(results_dir))
+
+
+def update_readme(check: bool = False, results_dir: Path | None = None, readme: Path = README) -> bool:
+    """Rewrite the generated parts; with ``check``, only report whether they are current."""
+    text = readme.read_text()
+    new = render_readme(text, results_dir)
+    if check:
+        return new == text
+    if new != text:
+        results.atomic_write_text(readme, new)
+    return True
+
+
+def publish_reference(results_dir: Path, profile: str, dest: Path | None = None, log=print) -> Path:
+    """Copy one profile's results (JSON, NPZ, figures; no weights, no run state) into reference/."""
+    src = Path(results_dir) / profile
+    dest = Path(dest or results.REFERENCE_DIR) / profile
+    if not src.is_dir():
+        from .errors import ResultError
+
+        raise ResultError(f"{src}: no results for profile {profile}")
+    staging = dest.with_name(f".{profile}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    for path in src.rglob("*"):
+        rel = path.relative_to(src)
+        if "runs" in rel.parts or not path.is_file() or path.name.startswith("."):
+            continue
+        if path.suffix not in (".json", ".npz", ".png", ".csv", ".md"):
+            continue
+        target = staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    # Swap in one step, so reference/ never holds half of a run.
+    old = dest.with_name(f".{profile}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        dest.rename(old)
+    staging.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+    log(f"published {src} -> {dest}")
+    return dest

@@ -1,0 +1,88 @@
+"""The command line, run as a subprocess: usage errors, clear data errors, a smoke run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli, tree_snapshot
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "nope"], "unknown claim 'nope'"),
+    (["run", "mnist-mlp", "--seeds", "abc"], "--seeds: 'abc' is not a count"),
+    (["run", "mnist-mlp", "--seeds", "-2"], "--seeds"),
+    (["run", "mnist-mlp", "--seeds", "0"], "--seeds: need at least one seed"),
+    (["run", "mnist-mlp", "--profile", "huge"], "invalid choice: 'huge'"),
+    (["run", "mnist-mlp", "--dataset", "imagenet"], "--dataset: unknown dataset 'imagenet'"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_arguments_are_usage_errors(args, needle):
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_explains_every_option():
+    proc = run_cli("run", "--help")
+    for option in ("--profile", "--dataset", "--data-dir", "--results-dir", "--seeds", "--force"):
+        assert option in proc.stdout
+
+
+def test_bad_data_gets_one_line_and_leaves_results_untouched(tmp_path, fake_data_dir):
+    results_dir = tmp_path / "results"
+    (results_dir / "quick").mkdir(parents=True)
+    (results_dir / "quick" / "keep.json").write_text('{"keep": 1}')
+    before = tree_snapshot(results_dir)
+    bad = tmp_path / "data" / "mnist"
+    bad.mkdir(parents=True)
+    for f in (fake_data_dir / "mnist").iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    victim = bad / "train-images-idx3-ubyte.gz"
+    victim.write_bytes(victim.read_bytes()[:1000])  # truncated
+    proc = run_cli("run", "mnist-mlp", "--profile", "smoke", "--data-dir", bad.parent,
+                   "--results-dir", results_dir, env_extra={"REPLICATION_NO_VERIFY": "1"})
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "train-images-idx3-ubyte.gz: truncated or corrupt gzip" in errors[0]
+    assert tree_snapshot(results_dir) == before
+
+
+def test_data_dir_that_is_a_file_and_results_dir_under_a_file(tmp_path):
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    proc = run_cli("run", "mnist-mlp", "--profile", "smoke", "--data-dir", a_file,
+                   "--results-dir", tmp_path / "r")
+    assert proc.returncode == 1 and "is a file, not a folder of datasets" in proc.stderr
+    proc = run_cli("run", "mnist-mlp", "--profile", "smoke", "--results-dir", a_file / "r")
+    assert proc.returncode == 1 and "--results-dir: cannot create" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_all_smoke_then_list_figures_and_a_damaged_result(tmp_path, data_dir):
+    root, env = data_dir
+    results_dir = tmp_path / "results"
+    proc = run_cli("all", "--profile", "smoke", "--data-dir", root, "--results-dir", results_dir,
+                   "--quiet", env_extra=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "claim" in proc.stdout and "verdict" in proc.stdout
+    result = json.loads((results_dir / "smoke" / "mnist" / "mnist-mlp" / "result.json").read_text())
+    assert result["profile"] == "smoke" and result["measured"]["data"]["n_train"] == 1024
+
+    proc = run_cli("figures", "--results-dir", results_dir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (results_dir / "smoke" / "mnist" / "figures" / "mnist_mlp_curves.png").stat().st_size > 10_000
+
+    proc = run_cli("list", "--profile", "smoke", "--results-dir", results_dir)
+    assert proc.returncode == 0 and "mnist-mlp" in proc.stdout
+
+    # A result.json damaged by hand: a clear error naming it, nothing changed.
+    path = results_dir / "smoke" / "mnist" / "mnist-mlp" / "result.json"
+    path.write_text("{ not json")
+    before = tree_snapshot(results_dir)
+    proc = run_cli("run", "mnist-mlp", "--profile", "smoke", "--data-dir", root,
+                   "--results-dir", results_dir, env_extra=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "mnist-mlp/result.json: damaged JSON" in proc.stderr
+    assert tree_snapshot(results_dir) == before

@@ -1,0 +1,53 @@
+"""mnist-mlp runs on the JAX backend with TensorFlow unimportable (the GPU host has none)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+BLOCK_TF_AND_RUN = """
+import sys
+# Importing tensorflow (or tensorflow_datasets) now raises ImportError, as on a host without it.
+for name in ("tensorflow", "tensorflow_datasets", "tf_keras"):
+    sys.modules[name] = None
+import runpy
+sys.argv = ["replication"] + sys.argv[1:]
+runpy.run_module("replication", run_name="__main__")
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_mnist_mlp_smoke_on_jax_without_tensorflow(tmp_path, data_dir):
+    root, env_extra = data_dir
+    env = {**os.environ, **env_extra, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCK_TF_AND_RUN, "run", "mnist-mlp", "--profile", "smoke",
+         "--data-dir", str(root), "--results-dir", str(tmp_path), "--quiet"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    result = json.loads((tmp_path / "smoke" / "mnist" / "mnist-mlp" / "result.json").read_text())
+    assert result["provenance"]["versions"]["keras_backend"] == "jax"
+    assert 0.0 <= result["summary"]["test_accuracy"]["mean"] <= 1.0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_tfds_without_tensorflow_says_how_to_use_local_files(tmp_path):
+    code = BLOCK_TF_AND_RUN.replace('sys.argv = ["replication"] + sys.argv[1:]\nrunpy.run_module("replication", run_name="__main__")', "") + """
+from replication import data
+from replication.errors import DataError
+try:
+    data.load("mnist", None)
+except DataError as e:
+    print("ERR", e)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "REPLICATION_DATA_DIR"}
+    env["KERAS_BACKEND"] = "jax"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=REPO, timeout=300)
+    assert "ERR" in proc.stdout and "needs TensorFlow" in proc.stdout and "--data-dir" in proc.stdout
