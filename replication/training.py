@@ -181,6 +181,7 @@ def fit_seed(
     evaluate_train: bool = False,
     curve_on_test: bool = True,
     keep_predictions: bool = True,
+    extra_callbacks=(),
 ) -> dict:
     """Train one seed (or reuse its finished run) and return its record.
 
@@ -220,6 +221,7 @@ def fit_seed(
         EpochTimer(),
         EpochCounter(run_dir / "epochs_trained.txt"),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
+        *extra_callbacks,
     ]
     t0 = time.perf_counter()
     model.fit(
