@@ -72,21 +72,31 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
 
     claim_dir = store.claim_dir(profile, ds, claim_id)
     runs = claim_dir / "runs" / fp
-    if force and runs.exists():
-        shutil.rmtree(runs)
     ctx = RunContext(work_dir=runs, data_dir=data_dir, verbose=verbose, deterministic=deterministic,
                      loader=loader, prerequisites=prerequisites)
+    ctx.dataset(ds)  # bad data fails here, before anything saved is touched
     log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
     started, t0 = _now(), time.perf_counter()
-    out = claim_module(claim).run(config, ctx)
+    # --force trains afresh, but the old runs are only deleted once the new ones have finished.
+    old_runs = runs.with_name(f".{fp}.replaced") if force and runs.exists() else None
+    if old_runs is not None:
+        shutil.rmtree(old_runs, ignore_errors=True)
+        runs.rename(old_runs)
+    try:
+        out = claim_module(claim).run(config, ctx)
+    except BaseException:
+        if old_runs is not None and not runs.exists():
+            old_runs.rename(runs)
+        raise
     wall = time.perf_counter() - t0
 
     arrays = out.pop("arrays", {})
     metrics = out.pop("metrics")
     summary = {name: verdicts.summarize(values) for name, values in metrics.items()}
-    synthetic = bool(out.get("data", {}).get("synthetic"))
+    data_info = out.get("data", {})
     verdict = verdicts.judge(claim, summary[claim.metric], profile=profile, dataset=ds,
-                             synthetic=synthetic)
+                             synthetic=bool(data_info.get("synthetic")),
+                             verified=bool(data_info.get("verified_checksums", False)))
     result = {
         "claim": claim_id,
         "dataset": ds,
@@ -120,6 +130,8 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
         "wall_time_s": wall,
     }
     path = store.save(result, arrays)
+    if old_runs is not None:
+        shutil.rmtree(old_runs, ignore_errors=True)
     log(f"[{claim_id}] {verdict['verdict']}: {format_summary(claim, summary[claim.metric])} "
         f"({wall:.0f} s) -> {path}")
     return result

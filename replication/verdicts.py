@@ -19,8 +19,10 @@ STRUCTURE_ONLY = "structure only"
 NOT_RUN = "not run"
 MEASURED_ONLY = "measured only (no lecture value for this dataset)"
 SYNTHETIC = "synthetic data: not a replication"
+UNVERIFIED = "unverified data: not a replication"
 
-VERDICTS = (REPLICATED, NOT_REPLICATED, NOT_REACHED, STRUCTURE_ONLY, NOT_RUN, MEASURED_ONLY, SYNTHETIC)
+VERDICTS = (REPLICATED, NOT_REPLICATED, NOT_REACHED, STRUCTURE_ONLY, NOT_RUN, MEASURED_ONLY, SYNTHETIC,
+            UNVERIFIED)
 
 
 def summarize(values) -> dict:
@@ -53,8 +55,13 @@ def threshold_text(claim: Claim) -> str:
     return f"> {fmt(claim.expected)}"
 
 
-def judge(claim: Claim, summary: dict, *, profile: str, dataset: str, synthetic: bool) -> dict:
-    """The verdict for one claim's measured summary (see :func:`summarize`)."""
+def judge(claim: Claim, summary: dict, *, profile: str, dataset: str, synthetic: bool,
+          verified: bool = True) -> dict:
+    """The verdict for one claim's measured summary (see :func:`summarize`).
+
+    ``verified``: every data file matched its published checksum. Data that did not (loaded with
+    checksums off) can say nothing about the lecture.
+    """
     mean = summary.get("mean")
     ok = passes(claim, mean)
     base = {"criterion": threshold_text(claim), "passes_criterion": ok}
@@ -62,6 +69,8 @@ def judge(claim: Claim, summary: dict, *, profile: str, dataset: str, synthetic:
         return {**base, "verdict": SYNTHETIC}
     if claim.lecture_value and dataset != claim.dataset:
         return {**base, "verdict": MEASURED_ONLY, "passes_criterion": None}
+    if not verified:
+        return {**base, "verdict": UNVERIFIED}
     if ok:
         return {**base, "verdict": REPLICATED}
     # Only the lecture's own settings can refute the lecture; a smaller budget can only fall short.
