@@ -88,3 +88,27 @@ class EpochCounter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         with open(self.path, "a") as f:
             f.write(f"{epoch}\n")
+
+
+class TestCurve(keras.callbacks.Callback):
+    """After every epoch: the test set's loss and accuracy, plain and with flip test-time
+    augmentation, added to the logs as ``val_loss``, ``val_accuracy``, ``val_loss_tta`` and
+    ``val_accuracy_tta`` (Keras's names for held-out data; :func:`training.read_history` turns
+    them into ``test_*``). For curves only: nothing stops, selects or checkpoints on them.
+
+    Place it after :class:`EpochTimer` (so ``epoch_time_s`` is training time only) and before
+    ``CSVLogger`` (which writes the logs).
+    """
+
+    def __init__(self, x_test: np.ndarray, y_test: np.ndarray, batch_size: int = 512):
+        super().__init__()
+        self.x, self.y, self.batch_size = x_test, y_test, int(batch_size)
+
+    def on_epoch_end(self, epoch, logs=None):
+        from .training import flip_tta_predict, loss_and_accuracy
+
+        if logs is None:
+            return
+        probs, probs_tta = flip_tta_predict(self.model, self.x, self.batch_size)
+        logs["val_loss"], logs["val_accuracy"] = loss_and_accuracy(probs, self.y)
+        logs["val_loss_tta"], logs["val_accuracy_tta"] = loss_and_accuracy(probs_tta, self.y)

@@ -45,11 +45,16 @@ def accelerators() -> list[str]:
     if name == "tensorflow":
         import tensorflow as tf
 
-        return [d.name for d in tf.config.list_physical_devices("GPU")]
+        names = []
+        for gpu in tf.config.list_physical_devices("GPU"):
+            # The model name ("NVIDIA H100 ...") where TensorFlow knows it, else the device path.
+            details = tf.config.experimental.get_device_details(gpu)
+            names.append(details.get("device_name") or gpu.name)
+        return names
     if name == "jax":
         import jax
 
-        return [str(d) for d in jax.devices() if d.platform != "cpu"]
+        return [getattr(d, "device_kind", str(d)) for d in jax.devices() if d.platform != "cpu"]
     if name == "torch":
         import torch
 
@@ -166,6 +171,79 @@ def adam(learning_rate: float = 1e-3):
     return make
 
 
+def warmup_cosine(peak_lr: float, *, optimizer: str = "sgd", warmup_fraction: float = 0.2,
+                  start_fraction: float = 0.1, momentum: float = 0.9, nesterov: bool = True,
+                  weight_decay: float | None = None):
+    """A one-cycle-style schedule: a linear warm-up, then a cosine decay to 0 at the last step.
+
+    The learning rate climbs from ``start_fraction * peak_lr`` to ``peak_lr`` over the first
+    ``warmup_fraction`` of all steps and falls to 0 by the last step of the last epoch (Keras's
+    ``CosineDecay`` with ``warmup_target``). ``optimizer``: ``"sgd"`` (with ``momentum`` and
+    ``nesterov``) or ``"adamw"``. ``weight_decay`` is Keras's decoupled decay (each step
+    multiplies weights by ``1 - lr * weight_decay``; for SGD the same as an L2 penalty of that size).
+    The schedule counts optimizer steps, which BackupAndRestore saves, so a resumed run continues it.
+    """
+    if optimizer not in ("sgd", "adamw"):
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose 'sgd' or 'adamw'")
+
+    def make(steps_per_epoch: int, epochs: int):
+        import keras
+
+        total = max(1, int(steps_per_epoch) * int(epochs))
+        warmup = min(total - 1, max(0, round(warmup_fraction * total)))
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=start_fraction * peak_lr, decay_steps=max(1, total - warmup),
+            alpha=0.0, warmup_target=peak_lr, warmup_steps=warmup)
+        if optimizer == "sgd":
+            return keras.optimizers.SGD(schedule, momentum=momentum, nesterov=nesterov,
+                                        weight_decay=weight_decay)
+        return keras.optimizers.AdamW(schedule, weight_decay=weight_decay if weight_decay is not None else 0.004)
+
+    return make
+
+
+def flip_tta_predict(model, x: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, flip-TTA probabilities): the model on ``x`` (NHWC), and the mean of that
+    and the model on ``x`` mirrored left-right. Random layers are off (inference)."""
+    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype="float32")
+    flipped = np.asarray(model.predict(x[:, :, ::-1, :], batch_size=batch_size, verbose=0), dtype="float32")
+    return probs, (probs + flipped) / 2
+
+
+def loss_and_accuracy(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Cross-entropy (no label smoothing) and accuracy of class probabilities against int labels."""
+    labels = np.asarray(labels).astype("int64")
+    p = np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return float(-np.log(p).mean()), float((probs.argmax(1) == labels).mean())
+
+
+def adam_one_cycle(peak_learning_rate: float = 2e-3, warmup_fraction: float = 0.2,
+                   start_fraction: float = 0.1):
+    """Adam with a one-cycle-like schedule over the whole run (a factory, like :func:`adam`).
+
+    The learning rate rises linearly from ``start_fraction * peak`` to the peak over the first
+    ``warmup_fraction`` of all steps, then follows a cosine down to 0 at the last step. The step
+    count is the optimizer's own, which BackupAndRestore restores, so a resumed run continues the
+    schedule where it stopped.
+    """
+
+    def make(steps_per_epoch: int, epochs: int):
+        import keras
+
+        total = max(int(steps_per_epoch) * int(epochs), 1)
+        warmup = int(round(warmup_fraction * total))
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=start_fraction * peak_learning_rate,
+            decay_steps=max(total - warmup, 1),
+            alpha=0.0,
+            warmup_target=peak_learning_rate,
+            warmup_steps=warmup,
+        )
+        return keras.optimizers.Adam(learning_rate=schedule)
+
+    return make
+
+
 def fit_seed(
     build_model: Callable,
     dataset,
@@ -182,6 +260,8 @@ def fit_seed(
     curve_on_test: bool = True,
     keep_predictions: bool = True,
     extra_callbacks=(),
+    label_smoothing: float = 0.0,
+    test_time_flip: bool = False,
 ) -> dict:
     """Train one seed (or reuse its finished run) and return its record.
 
@@ -190,10 +270,17 @@ def fit_seed(
     curves: nothing stops, selects or checkpoints on them), the last epoch's ``test_loss`` and
     ``test_accuracy`` from ``evaluate``, optionally ``train_loss``/``train_accuracy`` from
     ``evaluate`` on the training set (dropout off), the wall time, and the saved model's path.
+
+    ``label_smoothing``: train on smoothed one-hot targets (the loss ``evaluate`` reports is then
+    the smoothed one too). ``test_time_flip``: also score the test set with flip test-time
+    augmentation (:func:`flip_tta_predict`): the record gains ``test_loss_tta`` and
+    ``test_accuracy_tta``, the history ``test_loss_tta`` and ``test_accuracy_tta`` per epoch (its
+    per-epoch ``test_loss`` is then plain cross-entropy, computed by :class:`epochs.TestCurve`),
+    and ``test_probs.npz`` a ``probs_tta`` array.
     """
     import keras
 
-    from .epochs import EpochCounter, EpochSeed, EpochTimer, ShuffledBatches
+    from .epochs import EpochCounter, EpochSeed, EpochTimer, ShuffledBatches, TestCurve
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +294,8 @@ def fit_seed(
         steps = math.ceil(len(dataset.train) / batch_size)
         model.compile(
             optimizer=(optimizer or adam())(steps, epochs),
-            loss="categorical_crossentropy",
+            loss=(keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+                  if label_smoothing else "categorical_crossentropy"),
             metrics=["accuracy"],
         )
     batches = ShuffledBatches(dataset.train.x, dataset.train.y, batch_size, dataset.num_classes,
@@ -223,12 +311,16 @@ def fit_seed(
         keras.callbacks.CSVLogger(str(history_csv), append=True),
         *extra_callbacks,
     ]
+    # With flip TTA the test curve comes from TestCurve (before CSVLogger, which writes its logs).
+    tta_curve = test_time_flip and curve_on_test
+    if tta_curve:
+        callbacks.insert(4, TestCurve(x_test, dataset.test.y))
     t0 = time.perf_counter()
     model.fit(
         batches,
         epochs=epochs,
         shuffle=False,  # the order comes from (seed, epoch), see ShuffledBatches
-        validation_data=(x_test, y_test) if curve_on_test else None,
+        validation_data=(x_test, y_test) if curve_on_test and not tta_curve else None,
         callbacks=callbacks,
         verbose=verbose,
     )
@@ -247,9 +339,15 @@ def fit_seed(
         train = model.evaluate(x_train, y_train, batch_size=512, verbose=0, return_dict=True)
         record["train_loss"], record["train_accuracy"] = float(train["loss"]), float(train["accuracy"])
         del x_train, y_train
+    probs = None
+    if test_time_flip:
+        probs, probs_tta = flip_tta_predict(model, x_test)
+        record["test_loss_tta"], record["test_accuracy_tta"] = loss_and_accuracy(probs_tta, dataset.test.y)
     if keep_predictions:
-        probs = model.predict(x_test, batch_size=512, verbose=0).astype("float32")
-        results.atomic_save_npz(run_dir / "test_probs.npz", probs=probs)
+        if probs is None:
+            probs = model.predict(x_test, batch_size=512, verbose=0).astype("float32")
+        saved = {"probs": probs, **({"probs_tta": probs_tta} if test_time_flip else {})}
+        results.atomic_save_npz(run_dir / "test_probs.npz", **saved)
         record["test_probs"] = "test_probs.npz"
     record["wall_time_s"] = time.perf_counter() - t0
     model_path = run_dir / "model.keras"
@@ -273,12 +371,14 @@ def read_history(path: Path) -> dict[str, list[float]]:
             except (KeyError, ValueError):
                 continue  # a line cut by a crash
     hist: dict[str, list[float]] = {}
-    rename = {"val_loss": "test_loss", "val_accuracy": "test_accuracy"}
     for epoch in sorted(rows):
         for key, value in rows[epoch].items():
-            if key == "epoch" or value in (None, ""):
+            # CSVLogger writes "NA" for the val_ columns it adds when a fit has no validation.
+            if key == "epoch" or value in (None, "", "NA"):
                 continue
-            hist.setdefault(rename.get(key, key), []).append(float(value))
+            # The "validation" data of every fit is the test set: val_loss -> test_loss, etc.
+            name = "test_" + key[len("val_"):] if key.startswith("val_") else key
+            hist.setdefault(name, []).append(float(value))
     hist["epoch"] = [e + 1 for e in sorted(rows)]
     return hist
 
@@ -292,3 +392,24 @@ def load_model(run_dir: Path, record: dict):
 def load_test_probs(run_dir: Path, record: dict) -> np.ndarray:
     with np.load(Path(run_dir) / record["test_probs"]) as f:
         return f["probs"]
+
+
+def prerequisite_runs(ctx: RunContext, claim_id: str) -> list[tuple[Path, dict]]:
+    """(run folder, done.json record) of every seed a prerequisite claim trained, in seed order.
+
+    The runner puts the prerequisite's result in ``ctx.prerequisites[claim_id]`` with ``_dir`` =
+    its folder; its seeds live in ``<_dir>/<runs_dir>/seed<k>/``.
+    """
+    from .errors import ReplicationError
+
+    result = ctx.prerequisites.get(claim_id)
+    if result is None:
+        raise ReplicationError(f"{claim_id} was not run first: it is a prerequisite (Claim.requires)")
+    runs = []
+    for seed in result["seeds"]:
+        run_dir = Path(result["_dir"]) / result["runs_dir"] / f"seed{seed}"
+        done = run_dir / "done.json"
+        if not done.exists():
+            raise ReplicationError(f"{done}: missing; rerun {claim_id} with --force")
+        runs.append((run_dir, results.read_json(done)))
+    return runs

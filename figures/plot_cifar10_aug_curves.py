@@ -1,0 +1,107 @@
+"""Training vs test loss and accuracy of the CIFAR-10 CNN, without and with augmentation.
+
+The lecture's slide "Training Loss vs Validation Loss" in numbers: without augmentation the test
+loss turns up while the training loss keeps falling (overfitting); with augmentation it does not.
+The lecture's notebook validated on the test set, so its "val" curve is a test curve, as ours
+is (measured after each epoch, for the picture only). Thin lines: seeds; bold: their mean;
+dashed/dotted black: the lecture notebook (100 and 200 epochs). The grey line marks the epoch of
+our lowest no-augmentation test loss, where both runs are compared. The quick profile trains on a
+10,000-image subset for 12 epochs (see each claim's config in the footer's result), so its x-axis
+stops long before the lecture's; the lecture's curves are cut at the same epoch, and the panel
+titles give their full-length end points. Reads the ``cifar10-noaug`` and ``cifar10-aug``
+results; no training.
+"""
+
+# %%
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from replication import lecture, plotting  # noqa: E402
+
+NAME = "cifar10_aug_curves"
+RUNS = (("cifar10-noaug", "no augmentation"), ("cifar10-aug", "augmented"))
+
+
+def mean_curve(histories, key):
+    runs = [h[key] for h in histories if key in h]
+    if not runs:
+        return None, []
+    n = min(len(r) for r in runs)
+    return np.mean([r[:n] for r in runs], axis=0), [r[:n] for r in runs]
+
+
+def main(argv=None) -> int:
+    args = plotting.figure_args(__doc__, argv)
+    found = {cid: plotting.load_result(args, cid)[0] for cid, _ in RUNS}
+    if not any(found.values()):
+        return plotting.skip(NAME, "no cifar10-noaug or cifar10-aug result")
+    last = max(len(r["measured"]["histories"][0]["loss"]) for r in found.values() if r)
+    xmax = max(last, 10)
+
+    # The comparison epoch: where our no-augmentation test loss was lowest (seed mean).
+    turn = None
+    if found["cifar10-noaug"]:
+        mean_loss, _ = mean_curve(found["cifar10-noaug"]["measured"]["histories"], "test_loss")
+        turn = int(np.argmin(mean_loss)) + 1
+
+    # %% Rows: without / with augmentation. Columns: loss, accuracy. Train blue, test orange.
+    fig, axes = plt.subplots(2, 2, figsize=(11.5, 8.2), sharex=True)
+    for row, (cid, variant) in enumerate(RUNS):
+        result = found[cid]
+        notebook = None
+        if result is None or result["dataset"] == "cifar10":
+            notebook = lecture.curve("CNN_with_Image_Augmentation", variant=variant)
+        for col, metric in enumerate(("loss", "accuracy")):
+            ax = axes[row, col]
+            if result is not None:
+                histories = result["measured"]["histories"]
+                for key, colour, label in ((metric, "C0", "train (dropout/augmentation on)"),
+                                           (f"test_{metric}", "C1", "test")):
+                    mean, runs = mean_curve(histories, key)
+                    if mean is None:
+                        continue
+                    epochs = np.arange(1, len(mean) + 1)
+                    for r in runs:
+                        ax.plot(epochs, r, color=colour, alpha=0.3, lw=0.8)
+                    ax.plot(epochs, mean, color=colour, lw=2, marker="o", ms=3,
+                            label=f"ours: {label}, mean of {len(runs)}")
+            else:
+                ax.text(0.5, 0.5, f"{cid} not run", transform=ax.transAxes, ha="center", color="0.5")
+            if notebook is not None:
+                cut = notebook[notebook["epoch"] <= xmax]
+                ax.plot(cut["epoch"], cut[metric], "k--", lw=1.1, label="lecture notebook: train")
+                ax.plot(cut["epoch"], cut[f"val_{metric}"], "k:", lw=1.5,
+                        label="lecture notebook: test (its 'val')")
+            if turn is not None:
+                ax.axvline(turn, color="0.5", lw=0.8,
+                           label=f"epoch {turn}: our lowest no-augmentation test loss")
+            ax.set_xlim(0.5, xmax + 0.5)
+            ax.set_ylabel(metric)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+            title = f"{variant}: {metric}"
+            if notebook is not None:
+                end = notebook.iloc[-1]
+                title += (f"  (lecture after {int(end['epoch'])} epochs: train {end[metric]:.3f}, "
+                          f"test {end[f'val_{metric}']:.3f})")
+            if result is not None and turn is not None and metric == "loss":
+                loss = mean_curve(result["measured"]["histories"], "test_loss")[0]
+                if len(loss) >= turn:
+                    title += f"\nours: test loss {loss[turn - 1]:.3f} at epoch {turn}, {loss[-1]:.3f} at {len(loss)}"
+            ax.set_title(title, fontsize=9)
+    for ax in axes[1]:
+        ax.set_xlabel("epoch")
+    shown = next(r for r in found.values() if r)
+    n_train = shown["measured"]["data"]["n_train"]
+    fig.suptitle(f"CIFAR-10 CNN (1,345,066 parameters), trained on {n_train:,} images: "
+                 f"training vs test loss and accuracy")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.96))
+    plotting.save(fig, args, NAME, shown)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
