@@ -1,4 +1,4 @@
-"""The command line: ``python -m replication {list,run,all,figures,readme,publish}``.
+"""The command line: ``python -m replication {list,run,all,figures,readme,publish,report,notebook}``.
 
 Exit codes: 0 success, 1 a clear error about a file or an argument (one line, no traceback),
 2 a usage error, 130 interrupted (what finished is saved; the same command resumes).
@@ -99,6 +99,26 @@ def build_parser() -> argparse.ArgumentParser:
                                        "regenerate the README tables")
     p.add_argument("--profile", choices=PROFILES, default="quick")
     p.add_argument("--results-dir", type=Path, help="results to publish (default: ./results)")
+    p = sub.add_parser("report", help="write report/REPORT.md and a self-contained report/index.html")
+    p.add_argument("--profile", choices=PROFILES,
+                   help="default: the most faithful profile with results (paper > quick > smoke)")
+    p.add_argument("--results-dir", type=Path,
+                   help="results to report (default: $REPLICATION_RESULTS_DIR or ./results; "
+                        "'reference' for the committed run)")
+    p.add_argument("--out", type=Path, default=Path("report"), help="output folder (default: report)")
+    p.add_argument("--no-figures", action="store_true",
+                   help="do not redraw missing or outdated figures (they are then reported missing)")
+    p = sub.add_parser("notebook", help="execute notebooks/tour.ipynb with papermill into "
+                                        "report/tour.executed.ipynb")
+    p.add_argument("--profile", choices=PROFILES,
+                   help="default: the most faithful profile with results; with none, smoke is run")
+    p.add_argument("--results-dir", type=Path,
+                   help="results to show (default: $REPLICATION_RESULTS_DIR or ./results)")
+    p.add_argument("--out", type=Path, default=Path("report"), help="output folder (default: report)")
+    p.add_argument("--write", action="store_true",
+                   help="only regenerate notebooks/tour.ipynb from the registry")
+    p.add_argument("--check", action="store_true",
+                   help="only check that notebooks/tour.ipynb is current (exit 1 if not)")
     return parser
 
 
@@ -180,6 +200,29 @@ def cmd_publish(args, log) -> int:
     return 0
 
 
+def cmd_report(args, log) -> int:
+    from . import report
+
+    built = report.build(_results_dir(args), args.profile, draw_figures=not args.no_figures, log=log)
+    report.write(built, args.out, log=log)
+    return 0
+
+
+def cmd_notebook(args, log) -> int:
+    from . import notebook
+
+    if args.check:
+        if not notebook.is_current():
+            log(f"{notebook.SOURCE} is out of date: run `python -m replication notebook --write`")
+            return 1
+        return 0
+    if args.write:
+        log(f"wrote {notebook.write_source()}")
+        return 0
+    notebook.execute(_results_dir(args), args.profile, args.out, log=log)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -200,6 +243,10 @@ def main(argv=None) -> int:
             return cmd_readme(args, log)
         if args.command == "publish":
             return cmd_publish(args, log)
+        if args.command == "report":
+            return cmd_report(args, log)
+        if args.command == "notebook":
+            return cmd_notebook(args, log)
     except ReplicationError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1

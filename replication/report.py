@@ -1,0 +1,562 @@
+"""The report: every claim with its verdict, numbers, figures and deviations, as Markdown and HTML.
+
+``python -m replication report`` writes ``report/REPORT.md`` (figures copied beside it) and
+``report/index.html`` (one self-contained file: figures embedded as data URIs). Both are rendered
+from the same :class:`Report`, built from the registry and the saved results only: a claim with no
+result is shown as "not run", never left out. The tour notebook (``notebooks/tour.ipynb``) reads
+the same :class:`Report`, so the notebook and the report cannot say different things.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import html
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from . import registry, results, verdicts
+from .registry import PROFILES
+from .runner import format_summary, format_value
+
+DEFAULT_OUT = Path("report")
+PROFILE_ORDER = ("paper", "quick", "smoke")  # the most faithful profile with results is the default
+PROFILE_NOTES = {
+    "paper": "the lecture's settings (epochs, batch size, optimiser), at least 3 seeds",
+    "quick": "each claim's stated 2-core CPU budget; fewer seeds, sometimes fewer epochs or images "
+             "(the footnotes list every cut)",
+    "smoke": "seconds per claim on ~1,000 images, 1 epoch, 1 seed: the code path only, the numbers "
+             "mean nothing",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# What the report shows
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    name: str
+    path: Path | None  # None: the figure has not been drawn
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One claim on one dataset at one profile; ``result`` is None when it has not run."""
+
+    claim: registry.Claim
+    dataset: str
+    result: dict | None
+    figures: tuple[Figure, ...]
+    deviations: tuple[str, ...]  # the registry's, then this run's (budget, dataset, data)
+
+    @property
+    def anchor(self) -> str:
+        suffix = "" if self.dataset == self.claim.dataset else f"-{self.dataset}"
+        return f"{self.claim.id}{suffix}".replace("_", "-")
+
+    @property
+    def heading(self) -> str:
+        on = "" if self.dataset == self.claim.dataset else f" — on {self.dataset}, not the lecture's {self.claim.dataset}"
+        return f"{self.claim.title} (`{self.claim.id}`){on}"
+
+    @property
+    def verdict(self) -> str:
+        return self.result["verdict"] if self.result else verdicts.NOT_RUN
+
+    @property
+    def lecture(self) -> str:
+        value = format_value(self.claim, self.claim.expected)
+        return value if self.claim.lecture_value else f"— (our threshold: {value})"
+
+    @property
+    def reproduced(self) -> str:
+        if self.result is None:
+            return "—"
+        summary = self.result.get("summary", {}).get(self.claim.metric)
+        return format_summary(self.claim, summary) if summary else "—"
+
+    @property
+    def wall_time(self) -> str:
+        if self.result is None or self.result.get("wall_time_s") is None:
+            return "—"
+        seconds = float(self.result["wall_time_s"])
+        return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+    @property
+    def seeds(self) -> str:
+        return "—" if self.result is None else ", ".join(str(s) for s in self.result["seeds"])
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) rows of the claim's table, shared by the Markdown and the HTML."""
+        c = self.claim
+        rows = [
+            ("measured", c.metric_label),
+            ("lecture", self.lecture),
+            ("reproduced (mean ± std, n seeds)", self.reproduced),
+            ("criterion (tolerance)", verdicts.threshold_text(c)),
+            ("verdict", self.verdict),
+            ("seeds", self.seeds),
+            ("wall time", self.wall_time),
+        ]
+        if self.result is not None:
+            rows.append(("run", run_line(self.result)))
+        elif c.figures:
+            rows.append(("figures", ", ".join(c.figures) + " (drawn once the claim has run)"))
+        return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    results_dir: Path
+    profile: str | None  # None: no results at all
+    entries: tuple[Entry, ...]
+    environments: tuple[dict, ...]  # the distinct provenances of the results (empty if none ran)
+    generated: str
+
+    def entry(self, claim_id: str, dataset: str | None = None) -> Entry:
+        dataset = dataset or registry.get(claim_id).dataset
+        for e in self.entries:
+            if e.claim.id == claim_id and e.dataset == dataset:
+                return e
+        raise KeyError(f"no entry for {claim_id} on {dataset}")
+
+    def footnotes(self) -> dict[str, int]:
+        """Every distinct deviation, numbered in order of first appearance."""
+        numbers: dict[str, int] = {}
+        for e in self.entries:
+            for text in e.deviations:
+                numbers.setdefault(text, len(numbers) + 1)
+        return numbers
+
+
+# --------------------------------------------------------------------------------------------
+# Building it from the registry and the results store
+
+
+def profiles_with_results(results_dir: str | os.PathLike) -> list[str]:
+    """The profiles that hold at least one result, most faithful first."""
+    root = Path(results_dir)
+    return [p for p in PROFILE_ORDER if any((root / p).glob("*/*/result.json"))]
+
+
+def pick_profile(results_dir: str | os.PathLike, profile: str | None = None) -> str | None:
+    """``profile`` if given, else the most faithful profile with results (paper > quick > smoke)."""
+    if profile is not None:
+        if profile not in PROFILES:
+            from .errors import ReplicationError
+
+            raise ReplicationError(f"--profile: unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+        return profile
+    found = profiles_with_results(results_dir)
+    return found[0] if found else None
+
+
+def figure_path(results_dir: Path, profile: str, dataset: str, name: str) -> Path:
+    return Path(results_dir) / profile / dataset / "figures" / f"{name}.png"
+
+
+def _config_deviations(claim: registry.Claim, result: dict) -> list[str]:
+    """How this run's config differs from the claim's ``paper`` config (the lecture's settings)."""
+    from .runner import claim_module
+
+    try:
+        paper = results.to_jsonable(dataclasses.asdict(claim_module(claim).PROFILES["paper"]))
+    except Exception:  # a claim module that cannot be imported here: say nothing rather than guess
+        return []
+    cut = [f"{key} {_plain(ours)} instead of {_plain(paper[key])}"
+           for key, ours in result.get("config", {}).items()
+           if key in paper and key != "dataset" and ours != paper[key]]
+    if not cut:
+        return []
+    return [f"`{claim.id}`, profile {result['profile']}: " + "; ".join(cut) + " (the paper profile "
+            "has the lecture's settings)."]
+
+
+def _plain(value) -> str:
+    if value is None:
+        return "all"
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return str(value)
+
+
+def _run_deviations(claim: registry.Claim, dataset: str, result: dict | None) -> list[str]:
+    out = []
+    if dataset != claim.dataset:
+        out.append(f"`{claim.id}` on {dataset}: the lecture used {claim.dataset}, so this run has no "
+                   f"lecture value to meet; it is measured only.")
+    if result is None:
+        return out
+    out += _config_deviations(claim, result)
+    data = result.get("measured", {}).get("data", {})
+    if data.get("synthetic"):
+        out.append(f"`{claim.id}`: trained on synthetic data, not {dataset}: not a replication.")
+    elif data and not data.get("verified_checksums", True):
+        out.append(f"`{claim.id}`: the {dataset} files did not match their published checksums.")
+    out += [f"`{claim.id}`: {note}" for note in data.get("notes", [])]
+    return out
+
+
+# A figure is redrawn when its claim's result is this much newer: a rerun, not a checkout or a copy
+# (which write both within seconds, in no particular order).
+STALE_AFTER_S = 60.0
+
+
+def _stale_or_missing(result_path: Path, png: Path) -> bool:
+    return not png.exists() or png.stat().st_mtime < result_path.stat().st_mtime - STALE_AFTER_S
+
+
+def draw_figure(results_dir: Path, profile: str, dataset: str, name: str, log=print) -> bool:
+    """Run ``figures/plot_<name>.py`` on saved results (it never trains); False if it drew nothing."""
+    from .plotting import FIGURES_DIR
+
+    script = FIGURES_DIR / f"plot_{name}.py"
+    if not script.exists():
+        log(f"[figure {name}] no script {script}: not drawn")
+        return False
+    proc = subprocess.run([sys.executable, str(script), "--results-dir", str(results_dir), "--profile",
+                           profile, "--dataset", dataset], capture_output=True, text=True)
+    out = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0:
+        log(f"[figure {name}] FAILED for {profile}/{dataset}:\n{out[-2000:]}")
+    elif out:
+        log(out)
+    return figure_path(results_dir, profile, dataset, name).exists()
+
+
+def build(results_dir: str | os.PathLike, profile: str | None = None, *, draw_figures: bool = True,
+          log=print) -> Report:
+    """The report for one profile: every registered claim, run or not.
+
+    ``draw_figures``: draw the figures that are missing or clearly older than their claim's result
+    (the figure scripts read saved results only; nothing trains).
+    """
+    results_dir = Path(results_dir)
+    store = results.Store(results_dir)
+    profile = pick_profile(results_dir, profile)
+    if profile is None:
+        entries = tuple(Entry(c, c.dataset, None, (), c.deviations) for c in registry.CLAIMS.values())
+        return Report(results_dir, None, entries, (), _now())
+
+    found: list[tuple[registry.Claim, str, dict | None]] = []
+    datasets = sorted(p.name for p in (results_dir / profile).iterdir() if p.is_dir())
+    for claim in registry.CLAIMS.values():
+        found.append((claim, claim.dataset, store.load(profile, claim.dataset, claim.id)))
+        for ds in datasets:  # the same claim on other datasets (--dataset), after the lecture's
+            if ds != claim.dataset and (other := store.load(profile, ds, claim.id)) is not None:
+                found.append((claim, ds, other))
+
+    if draw_figures:
+        stale = {(ds, name) for claim, ds, result in found if result is not None for name in claim.figures
+                 if _stale_or_missing(store.result_path(profile, ds, claim.id),
+                                      figure_path(results_dir, profile, ds, name))}
+        for ds, name in sorted(stale):
+            draw_figure(results_dir, profile, ds, name, log=log)
+
+    entries = []
+    for claim, ds, result in found:
+        figures = ()
+        if result is not None:
+            figures = tuple(Figure(name, p if (p := figure_path(results_dir, profile, ds, name)).exists() else None)
+                            for name in claim.figures)
+        entries.append(Entry(claim, ds, result, figures,
+                             tuple(dict.fromkeys([*claim.deviations, *_run_deviations(claim, ds, result)]))))
+    environments = []
+    for e in entries:
+        if e.result is not None and (prov := e.result.get("provenance")) and prov not in environments:
+            environments.append(prov)
+    return Report(results_dir, profile, tuple(entries), tuple(environments), _now())
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def ensure_results(results_dir: str | os.PathLike, profile: str | None = None, *, data_dir=None,
+                   log=print) -> str:
+    """The profile to show; when it (or, with no ``profile``, every profile) has no results, run
+    every claim in ``smoke`` and draw its figures, so that there is something to show."""
+    chosen = pick_profile(results_dir, profile)
+    if chosen is not None and chosen in profiles_with_results(results_dir):
+        return chosen
+    from .plotting import regenerate_all
+    from .runner import run_claim
+
+    where = f"profile {profile}" if profile else "any profile"
+    log(f"no results for {where} under {results_dir}: running every claim in smoke (seconds each)")
+    store = results.Store(results.ensure_writable_dir(Path(results_dir)))
+    for claim_id in registry.CLAIMS:
+        run_claim(claim_id, profile="smoke", store=store, data_dir=data_dir, verbose=0, log=log)
+    regenerate_all(Path(results_dir), profile="smoke", log=log)
+    return "smoke"
+
+
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "svhn": "SVHN"}
+
+
+def explanation(claim: registry.Claim) -> str:
+    """Two or three sentences for a student: what is measured and when it counts as replicated."""
+    what = {"at_least": "at least", "within": "within", "greater_than": "above"}[claim.criterion]
+    value = "the lecture's value" if claim.lecture_value else "our threshold"
+    dataset = DATASET_NAMES.get(claim.dataset, claim.dataset)
+    return (f"We measure the {claim.metric_label} on {dataset}, over several seeds. The claim counts "
+            f"as replicated when the mean is {what} {value} ({verdicts.threshold_text(claim)}). "
+            f"{claim.tolerance_reason}")
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+def run_line(result: dict) -> str:
+    prov = result.get("provenance", {})
+    git = prov.get("git", {})
+    commit = (git.get("commit") or "unknown")[:8] + (" (uncommitted changes)" if git.get("dirty") else "")
+    return (f"{result.get('finished', '?')}, commit {commit}, {hardware_text(prov.get('hardware', {}))}, "
+            f"{result['dataset']} ({data_text(result)})")
+
+
+def data_text(result: dict) -> str:
+    data = result.get("measured", {}).get("data", {})
+    if not data:
+        return "data: not recorded"
+    checked = ("synthetic" if data.get("synthetic") else
+               "checksums verified" if data.get("verified_checksums") else "checksums NOT verified")
+    return f"{data.get('n_train', '?')} training / {data.get('n_test', '?')} test images, {checked}"
+
+
+def hardware_text(hw: dict) -> str:
+    acc = hw.get("accelerators")
+    cpu = f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores)"
+    if isinstance(acc, list) and acc:
+        return f"{', '.join(acc)}; {cpu}"
+    return f"CPU only: {cpu}"
+
+
+def environment_rows(prov: dict) -> list[tuple[str, str]]:
+    v = prov.get("versions", {})
+    git = prov.get("git", {})
+    commit = git.get("commit") or "unknown"
+    if git.get("dirty"):
+        commit += " (with uncommitted changes under replication/)"
+    packages = ", ".join(f"{k} {val}" for k, val in v.items() if k not in ("python", "keras_backend"))
+    return [
+        ("git commit", commit),
+        ("hardware", hardware_text(prov.get("hardware", {}))),
+        ("platform", prov.get("hardware", {}).get("platform", "?")),
+        ("Python", v.get("python", "?")),
+        ("Keras backend", v.get("keras_backend", "?")),
+        ("packages", packages),
+    ]
+
+
+def _header_rows(report: Report) -> list[tuple[str, str]]:
+    profile = report.profile or "none (no results yet)"
+    rows = [("profile", f"{profile}: {PROFILE_NOTES[report.profile]}" if report.profile else profile),
+            ("results", str(report.results_dir)),
+            ("generated", report.generated)]
+    ran = sum(e.result is not None for e in report.entries)
+    rows.append(("claims", f"{ran} of {len(report.entries)} run"))
+    return rows
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(rows, header=("", "")) -> list[str]:
+    lines = [f"| {header[0]} | {header[1]} |", "|---|---|"]
+    return lines + [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in rows]
+
+
+def header_markdown(report: Report) -> str:
+    """The environment header (also shown by the tour notebook)."""
+    lines = _md_table(_header_rows(report), ("", ""))
+    if not report.environments:
+        lines += ["", "No claim has run: there is no environment to report."]
+    for i, prov in enumerate(report.environments):
+        title = "Environment" if len(report.environments) == 1 else f"Environment {i + 1} of {len(report.environments)}"
+        lines += ["", f"**{title}** (recorded by the runs)", "", *_md_table(environment_rows(prov))]
+    return "\n".join(lines)
+
+
+def entry_markdown(entry: Entry, footnotes: dict[str, int] | None = None,
+                   figure_links: dict[Path, str] | None = None, *, level: int = 2,
+                   intro: bool = True, with_figures: bool = True) -> str:
+    """One claim's section.
+
+    ``footnotes``: deviation -> footnote number (None: list the deviations inline);
+    ``figure_links``: how to link each figure file (default: its path); ``intro``: the heading,
+    the lecture's sentence and its source; ``with_figures``: the figures as Markdown images.
+    """
+    c = entry.claim
+    marks = "".join(f"[^{footnotes[d]}]" for d in entry.deviations if d in footnotes) if footnotes else ""
+    lines = [f"{'#' * level} {entry.heading}", ""] if intro else []
+    lines += [f"**{entry.verdict}**{marks}", ""]
+    if intro:
+        lines += [f"> {c.statement}", "", f"*Source:* {c.source}."]
+        if c.paper:
+            lines.append(f"*Paper:* {c.paper}.")
+        lines.append("")
+    lines += [*_md_table(entry.rows(), ("", "")), "", f"*Tolerance:* {c.tolerance_reason}"]
+    if c.lecture_context:
+        lines += ["", "*The lecture also printed:* " + "; ".join(c.lecture_context) + "."]
+    if footnotes is None and entry.deviations:
+        lines += ["", "*Deviations from the lecture:*", "", *(f"- {d}" for d in entry.deviations)]
+    for fig in entry.figures if with_figures else ():
+        if fig.path is None:
+            lines += ["", f"*Figure `{fig.name}` has not been drawn: run `python -m replication figures`.*"]
+        else:
+            link = (figure_links or {}).get(fig.path, str(fig.path))
+            lines += ["", f"![{fig.name}]({link})"]
+    return "\n".join(lines)
+
+
+def _overview_rows(report: Report):
+    for e in report.entries:
+        ds = "" if e.dataset == e.claim.dataset else f" ({e.dataset})"
+        yield e, (f"{e.claim.id}{ds}", e.lecture, e.reproduced, e.verdict, e.wall_time)
+
+
+OVERVIEW_HEADER = ("claim", "lecture", "reproduced (mean ± std, n)", "verdict", "wall time")
+
+
+def render_markdown(report: Report, figure_links: dict[Path, str] | None = None) -> str:
+    footnotes = report.footnotes()
+    lines = ["# Lecture 6, re-run: the report", "",
+             "M. Wolter, *Machine learning, Lecture 6: Convolutional Deep Neural Network* (IFJ PAN, "
+             "2 December 2020), every claim re-run with Keras 3 and judged against the lecture's own "
+             "numbers. Generated by `python -m replication report` from the claim registry "
+             "(`replication/registry.py`) and the saved results; do not edit by hand.", "",
+             header_markdown(report), "", "## Claims", "",
+             "| " + " | ".join(OVERVIEW_HEADER) + " |", "|" + "---|" * len(OVERVIEW_HEADER)]
+    for e, row in _overview_rows(report):
+        cells = [f"[`{row[0]}`](#{e.anchor})", *(_md_cell(v) for v in row[1:])]
+        cells[3] = f"**{cells[3]}**"
+        lines.append("| " + " | ".join(cells) + " |")
+    for e in report.entries:
+        lines += ["", f'<a id="{e.anchor}"></a>', "", entry_markdown(e, footnotes, figure_links)]
+    if footnotes:
+        lines += ["", "## Deviations from the lecture", ""]
+        lines += [f"[^{n}]: {text}" for text, n in footnotes.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _h(text) -> str:
+    """Escape for HTML, with `code` spans kept."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(str(text)))
+
+
+_VERDICT_CLASS = {verdicts.REPLICATED: "ok", verdicts.NOT_REPLICATED: "bad", verdicts.NOT_RUN: "none"}
+
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.7rem} h2{margin-top:2.5rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.6rem 0} td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4} blockquote{margin:.6rem 0;padding:.2rem 1rem;border-left:4px solid #9ab;background:#f6f9fb}
+code{background:#f2f2f2;padding:0 .2rem;border-radius:3px}
+.verdict{display:inline-block;padding:.1rem .55rem;border-radius:4px;font-weight:600;background:#fdf0c8}
+.verdict.ok{background:#d4f2d4} .verdict.bad{background:#f7d0d0} .verdict.none{background:#e4e4e4}
+figure{margin:1rem 0} figure img{max-width:100%;border:1px solid #eee} figcaption{color:#666;font-size:.85rem}
+.missing{color:#a40}
+"""
+
+
+def _html_table(rows, header=None) -> str:
+    out = ["<table>"]
+    if header:
+        out.append("<tr>" + "".join(f"<th>{_h(h)}</th>" for h in header) + "</tr>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+    return "\n".join(out + ["</table>"])
+
+
+def _verdict_html(verdict: str) -> str:
+    return f'<span class="verdict {_VERDICT_CLASS.get(verdict, "")}">{_h(verdict)}</span>'
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def render_html(report: Report) -> str:
+    """One self-contained page: styles inline, every figure embedded as a data URI."""
+    footnotes = report.footnotes()
+    body = ["<h1>Lecture 6, re-run: the report</h1>",
+            "<p>M. Wolter, <em>Machine learning, Lecture 6: Convolutional Deep Neural Network</em> "
+            "(IFJ PAN, 2 December 2020), every claim re-run with Keras 3 and judged against the "
+            "lecture's own numbers. Generated by <code>python -m replication report</code> from the "
+            "claim registry and the saved results.</p>",
+            _html_table([(f"<strong>{_h(k)}</strong>", _h(v)) for k, v in _header_rows(report)])]
+    if not report.environments:
+        body.append("<p>No claim has run: there is no environment to report.</p>")
+    for i, prov in enumerate(report.environments):
+        title = "Environment" if len(report.environments) == 1 else f"Environment {i + 1} of {len(report.environments)}"
+        body += [f"<h3>{title} (recorded by the runs)</h3>",
+                 _html_table([(f"<strong>{_h(k)}</strong>", _h(v)) for k, v in environment_rows(prov)])]
+    body.append("<h2>Claims</h2>")
+    body.append(_html_table(
+        [(f'<a href="#{e.anchor}"><code>{_h(row[0])}</code></a>', _h(row[1]), _h(row[2]),
+          _verdict_html(row[3]), _h(row[4])) for e, row in _overview_rows(report)],
+        header=OVERVIEW_HEADER))
+    for e in report.entries:
+        c = e.claim
+        marks = ", ".join(f'<a href="#fn-{footnotes[d]}">{footnotes[d]}</a>'
+                          for d in e.deviations if d in footnotes)
+        marks = f"<sup>{marks}</sup>" if marks else ""
+        body += [f'<h2 id="{e.anchor}">{_h(e.heading)}</h2>',
+                 f"<p>{_verdict_html(e.verdict)}{marks}</p>",
+                 f"<blockquote>{_h(c.statement)}</blockquote>",
+                 f"<p><em>Source:</em> {_h(c.source)}.</p>"]
+        if c.paper:
+            body.append(f"<p><em>Paper:</em> {_h(c.paper)}.</p>")
+        body.append(_html_table([(_h(k), _verdict_html(v) if k == "verdict" else _h(v)) for k, v in e.rows()]))
+        body.append(f"<p><em>Tolerance:</em> {_h(c.tolerance_reason)}</p>")
+        if c.lecture_context:
+            body.append("<p><em>The lecture also printed:</em> " + _h("; ".join(c.lecture_context)) + ".</p>")
+        for fig in e.figures:
+            if fig.path is None:
+                body.append(f'<p class="missing">Figure <code>{_h(fig.name)}</code> has not been drawn: '
+                            f"run <code>python -m replication figures</code>.</p>")
+            else:
+                body.append(f'<figure><img alt="{_h(fig.name)}" src="{_data_uri(fig.path)}">'
+                            f"<figcaption>{_h(fig.name)}</figcaption></figure>")
+    if footnotes:
+        body.append("<h2 id=\"deviations\">Deviations from the lecture</h2><ol>")
+        body += [f'<li id="fn-{n}">{_h(text)}</li>' for text, n in footnotes.items()]
+        body.append("</ol>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>Lecture 6, re-run: the report ({_h(report.profile or 'no results')})</title>\n"
+            f"<style>{_CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
+
+
+def _publish(path: Path, data: bytes) -> None:
+    """Write atomically, readable by others (the temporary file is private): a page to be served."""
+    results.atomic_write_bytes(path, data)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def write(report: Report, out_dir: str | os.PathLike = DEFAULT_OUT, log=print) -> tuple[Path, Path]:
+    """``<out>/REPORT.md`` with its figures copied to ``<out>/figures/``, and ``<out>/index.html``."""
+    out = results.ensure_writable_dir(Path(out_dir), "--out")
+    links = {}
+    for e in report.entries:
+        for fig in e.figures:
+            if fig.path is not None:
+                name = f"{report.profile}-{e.dataset}-{fig.name}.png"
+                _publish(out / "figures" / name, fig.path.read_bytes())
+                links[fig.path] = f"figures/{name}"
+    md, page = out / "REPORT.md", out / "index.html"
+    _publish(md, render_markdown(report, links).encode("utf-8"))
+    _publish(page, render_html(report).encode("utf-8"))
+    log(f"report: {md} and {page} (profile {report.profile or 'none'}, "
+        f"{sum(e.result is not None for e in report.entries)} of {len(report.entries)} claims run)")
+    return md, page
