@@ -20,9 +20,10 @@ NOT_RUN = "not run"
 MEASURED_ONLY = "measured only (no lecture value for this dataset)"
 SYNTHETIC = "synthetic data: not a replication"
 UNVERIFIED = "unverified data: not a replication"
+SMOKE = "smoke test: not a replication"
 
 VERDICTS = (REPLICATED, NOT_REPLICATED, NOT_REACHED, STRUCTURE_ONLY, NOT_RUN, MEASURED_ONLY, SYNTHETIC,
-            UNVERIFIED)
+            UNVERIFIED, SMOKE)
 
 
 def summarize(values) -> dict:
@@ -71,6 +72,9 @@ def judge(claim: Claim, summary: dict, *, profile: str, dataset: str, synthetic:
         return {**base, "verdict": MEASURED_ONLY, "passes_criterion": None}
     if not verified:
         return {**base, "verdict": UNVERIFIED}
+    if profile == "smoke":
+        # One epoch on ~1,000 images exercises the code; it is no evidence either way.
+        return {**base, "verdict": SMOKE}
     if ok:
         return {**base, "verdict": REPLICATED}
     # Only the lecture's own settings can refute the lecture; a smaller budget can only fall short.

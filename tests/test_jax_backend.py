@@ -13,9 +13,19 @@ from conftest import REPO
 
 BLOCK_TF_AND_RUN = """
 import sys
-# Importing tensorflow (or tensorflow_datasets) now raises ImportError, as on a host without it.
-for name in ("tensorflow", "tensorflow_datasets", "tf_keras"):
-    sys.modules[name] = None
+import importlib.abc
+
+
+# Importing tensorflow (or tensorflow_datasets) raises ImportError, as on a host without it.
+class NoTensorFlow(importlib.abc.MetaPathFinder):
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "tensorflow_datasets", "tf_keras"):
+            raise ImportError(f"No module named {name!r} (blocked by the test)")
+        return None
+
+
+sys.meta_path.insert(0, NoTensorFlow())
 import runpy
 sys.argv = ["replication"] + sys.argv[1:]
 runpy.run_module("replication", run_name="__main__")

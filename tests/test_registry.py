@@ -53,6 +53,7 @@ def test_mnist_mlp_verdicts_follow_the_tolerance():
     assert judge(claim, _summary([0.9700]), profile="quick", dataset="mnist", synthetic=False)["verdict"] == verdicts.NOT_REACHED
     assert judge(claim, _summary([0.99]), profile="quick", dataset="fashion_mnist", synthetic=False)["verdict"] == verdicts.MEASURED_ONLY
     assert judge(claim, _summary([0.99]), profile="quick", dataset="mnist", synthetic=True)["verdict"] == verdicts.SYNTHETIC
+    assert judge(claim, _summary([0.99]), profile="smoke", dataset="mnist", synthetic=False)["verdict"] == verdicts.SMOKE
     # Data read with checksums off proves nothing about the lecture, however good the number.
     assert judge(claim, _summary([0.99]), profile="quick", dataset="mnist", synthetic=False,
                  verified=False)["verdict"] == verdicts.UNVERIFIED
