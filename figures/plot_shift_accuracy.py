@@ -16,7 +16,9 @@ import numpy as np  # noqa: E402
 from replication import plotting  # noqa: E402
 
 NAME = "shift_accuracy"
-MODELS = (("cnn", "CNN (with pooling)", "C1"), ("cnn_no_pooling", "CNN without pooling", "C2"),
+MODELS = (("cnn", "CNN (with pooling), mnist-cnn", "C1"),
+          ("cnn_pooled_twin", "CNN with pooling, same budget as the control", "C3"),
+          ("cnn_no_pooling", "CNN without pooling", "C2"),
           ("mlp", "MLP", "C0"))
 
 
@@ -33,6 +35,8 @@ def main(argv=None) -> int:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
     for ax, direction in zip(axes, ("horizontal", "vertical"), strict=True):
         for key, label, colour in MODELS:
+            if key not in curves:  # the twin exists only where the profile trains one
+                continue
             runs = [c[direction] for c in curves[key]]
             for r in runs:
                 ax.plot(shifts, r, color=colour, alpha=0.3, lw=0.8)

@@ -48,10 +48,65 @@ class ShuffledBatches(keras.utils.PyDataset):
         return self.preprocess(self.x[idx]), self.eye[self.y[idx]]
 
 
+class TFEpochBatches:
+    """The TensorFlow twin of :class:`ShuffledBatches`: a ``tf.data`` pipeline, about 1.4x faster on
+    this CPU than feeding Python batches (measured: 132 vs 189 s per MNIST-CNN epoch, 2 cores).
+
+    The order of each epoch is ``stateless_shuffle`` of the indices with seed ``(seed, epoch)``,
+    where ``epoch`` is a variable that :class:`EpochSeed` sets at every epoch start; Keras makes a
+    new iterator for every epoch, after ``on_epoch_begin``, so a resumed run sees the same batches.
+    No autotune: it can take seconds to return from many short fits.
+    """
+
+    def __init__(self, x, y, batch_size: int, num_classes: int, preprocess, seed: int):
+        import tensorflow as tf
+
+        n = len(y)
+        self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        x_t, y_t = tf.constant(x), tf.constant(np.asarray(y, dtype="int32"))
+        mean, std = float(preprocess.mean), float(preprocess.std)
+        standardize = mean != 0.0 or std != 1.0
+
+        def order(_):
+            perm = tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int32), seed=tf.stack([tf.constant(int(seed), tf.int64), self._epoch]))
+            return tf.data.Dataset.from_tensor_slices(perm).batch(int(batch_size))
+
+        def load(idx):
+            idx = tf.sort(idx)
+            xb = tf.cast(tf.gather(x_t, idx), tf.float32) / 255.0
+            if standardize:
+                xb = (xb - mean) / (std + 1e-7)
+            return xb, tf.one_hot(tf.gather(y_t, idx), num_classes)
+
+        # A known length lets Keras make each epoch's iterator after on_epoch_begin.
+        steps = math.ceil(n / int(batch_size))
+        self.dataset = (tf.data.Dataset.range(1).flat_map(order)
+                        .apply(tf.data.experimental.assert_cardinality(steps))
+                        .map(load).prefetch(2))
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch.numpy())
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch.assign(int(value))
+
+
+def epoch_batches(x, y, batch_size: int, num_classes: int, preprocess, seed: int):
+    """(feeder, what to pass to fit): tf.data on TensorFlow, numpy batches on other backends."""
+    if keras.backend.backend() == "tensorflow":
+        feeder = TFEpochBatches(x, y, batch_size, num_classes, preprocess, seed)
+        return feeder, feeder.dataset
+    feeder = ShuffledBatches(x, y, batch_size, num_classes, preprocess, seed)
+    return feeder, feeder
+
+
 class EpochSeed(keras.callbacks.Callback):
     """At every epoch start: reseed everything and every layer's random state from (seed, epoch)."""
 
-    def __init__(self, seed: int, batches: ShuffledBatches | None = None):
+    def __init__(self, seed: int, batches=None):
         super().__init__()
         self.seed, self.batches = int(seed), batches
 

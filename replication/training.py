@@ -280,7 +280,7 @@ def fit_seed(
     """
     import keras
 
-    from .epochs import EpochCounter, EpochSeed, EpochTimer, ShuffledBatches, TestCurve
+    from .epochs import EpochCounter, EpochSeed, EpochTimer, TestCurve, epoch_batches
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -298,8 +298,8 @@ def fit_seed(
                   if label_smoothing else "categorical_crossentropy"),
             metrics=["accuracy"],
         )
-    batches = ShuffledBatches(dataset.train.x, dataset.train.y, batch_size, dataset.num_classes,
-                              preprocess, seed)
+    batches, feed = epoch_batches(dataset.train.x, dataset.train.y, batch_size,
+                                  dataset.num_classes, preprocess, seed)
     x_test = preprocess(dataset.test.x)
     y_test = np.eye(dataset.num_classes, dtype="float32")[dataset.test.y]
     history_csv = run_dir / "history.csv"
@@ -317,9 +317,9 @@ def fit_seed(
         callbacks.insert(4, TestCurve(x_test, dataset.test.y))
     t0 = time.perf_counter()
     model.fit(
-        batches,
+        feed,
         epochs=epochs,
-        shuffle=False,  # the order comes from (seed, epoch), see ShuffledBatches
+        shuffle=False,  # the order comes from (seed, epoch), see epochs.epoch_batches
         validation_data=(x_test, y_test) if curve_on_test and not tta_curve else None,
         callbacks=callbacks,
         verbose=verbose,
