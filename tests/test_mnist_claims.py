@@ -182,3 +182,20 @@ def test_a_control_with_another_budget_than_its_claim_is_refused(tmp_path):
     longer = dataclasses.replace(dropout.PROFILES["smoke"], epochs=2)
     with pytest.raises(ReplicationError, match="budget: epochs"):
         dropout.run(longer, ctx)
+
+
+def test_pooled_twin_pairs_the_control_with_a_cnn_of_its_own_budget(tmp_path, monkeypatch):
+    """quick's pooling-translation trains a pooled twin beside the control and pairs them."""
+    import dataclasses
+
+    smoke = pooling_translation.PROFILES["smoke"]
+    monkeypatch.setitem(pooling_translation.PROFILES, "smoke",
+                        dataclasses.replace(smoke, pooled_twin=True, n_train=128))
+    pool = _run(tmp_path, "pooling-translation")
+    p, s = pool["measured"], pool["summary"]
+    assert p["paired_with"] == "cnn_pooled_twin"
+    assert set(p["curves"]) == {"mlp", "cnn", "cnn_no_pooling", "cnn_pooled_twin"}
+    assert s["drop_reduction"]["values"][0] == pytest.approx(
+        s["mean_drop_cnn_no_pooling"]["values"][0] - s["mean_drop_cnn_pooled_twin"]["values"][0])
+    twin = tmp_path / "smoke" / "mnist" / "pooling-translation" / pool["runs_dir"] / "pooled_twin" / "seed0"
+    assert (twin / "done.json").exists()
