@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -230,6 +231,15 @@ def main(argv=None) -> int:
     def log(msg=""):
         print(msg, flush=True)
 
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    # Ctrl-C that lands while TensorFlow traces a function comes back as another exception type;
+    # remember that it happened, so it still ends as a clean interrupt.
+    signal.signal(signal.SIGINT, on_sigint)
     try:
         if args.command == "list":
             return cmd_list(args, log)
@@ -250,6 +260,12 @@ def main(argv=None) -> int:
     except ReplicationError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
+    except Exception:
+        if not interrupted:
+            raise
+        print("\ninterrupted: finished claims and epochs are saved; run the same command again "
+              "to resume", file=sys.stderr, flush=True)
+        return 130
     except KeyboardInterrupt:
         print("\ninterrupted: finished claims and epochs are saved; run the same command again "
               "to resume", file=sys.stderr, flush=True)

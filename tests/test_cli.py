@@ -86,3 +86,14 @@ def test_all_smoke_then_list_figures_and_a_damaged_result(tmp_path, data_dir):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "mnist-mlp/result.json: damaged JSON" in proc.stderr
     assert tree_snapshot(results_dir) == before
+
+
+def test_fashion_mnist_runs_the_same_claim_with_no_lecture_value(tmp_path, fake_data_dir):
+    """--dataset fashion_mnist: same code path, class names, and a verdict that compares nothing."""
+    proc = run_cli("run", "mnist-mlp", "--profile", "smoke", "--dataset", "fashion_mnist", "--quiet",
+                   "--data-dir", fake_data_dir, "--results-dir", tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((tmp_path / "smoke" / "fashion_mnist" / "mnist-mlp" / "result.json").read_text())
+    assert result["verdict"].startswith("measured only")
+    assert result["measured"]["class_names"][0] == "T-shirt/top"
+    assert not (tmp_path / "smoke" / "mnist").exists()  # never overwrites MNIST
