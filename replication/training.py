@@ -357,6 +357,19 @@ def fit_seed(
     return record
 
 
+def fit_seeds(ctx: RunContext, build_model: Callable, dataset, preprocess, *, seeds, epochs: int,
+              batch_size: int, optimizer: Callable, folder: str = "", **fit_kwargs) -> list:
+    """:func:`fit_seed` for every seed, each in ``<work dir>/[folder/]seed<k>``: [(run dir, record)]."""
+    runs = []
+    for seed in seeds:
+        run_dir = ctx.run_dir(*([folder] if folder else []), f"seed{seed}")
+        runs.append((run_dir, fit_seed(
+            build_model, dataset, preprocess, seed=seed, epochs=epochs, batch_size=batch_size,
+            optimizer=optimizer, run_dir=run_dir, verbose=ctx.verbose,
+            deterministic=ctx.deterministic, **fit_kwargs)))
+    return runs
+
+
 def read_history(path: Path) -> dict[str, list[float]]:
     """The CSVLogger file as columns; a row repeated by a resume keeps its last copy."""
     import csv

@@ -74,14 +74,10 @@ def run(config: Config, ctx) -> dict:
     fast_optimizer = training.warmup_cosine(
         config.peak_learning_rate, optimizer="sgd", warmup_fraction=config.warmup_fraction,
         momentum=config.momentum, nesterov=True, weight_decay=config.weight_decay)
-    records = []
-    for seed in config.seeds:
-        run_dir = ctx.run_dir(f"seed{seed}")
-        records.append((run_dir, training.fit_seed(
-            build_fast, data, preprocess, seed=seed, epochs=config.epochs,
-            batch_size=config.batch_size, optimizer=fast_optimizer, run_dir=run_dir,
-            verbose=ctx.verbose, deterministic=ctx.deterministic, evaluate_train=True,
-            label_smoothing=config.label_smoothing, test_time_flip=config.test_time_flip)))
+    records = training.fit_seeds(
+        ctx, build_fast, data, preprocess, seeds=config.seeds, epochs=config.epochs,
+        batch_size=config.batch_size, optimizer=fast_optimizer, evaluate_train=True,
+        label_smoothing=config.label_smoothing, test_time_flip=config.test_time_flip)
     tta = "test_accuracy_tta" if config.test_time_flip else "test_accuracy"
 
     baseline = None

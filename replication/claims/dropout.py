@@ -69,14 +69,10 @@ def run(config: Config, ctx) -> dict:
     def build():
         return models.mlp(data.image_shape, data.num_classes, dropout=0.0)
 
-    without = []
-    for seed in config.seeds:
-        run_dir = ctx.run_dir(f"seed{seed}")
-        without.append(training.fit_seed(
-            build, data, preprocess, seed=seed, epochs=config.epochs,
-            batch_size=config.batch_size, optimizer=training.adam(config.learning_rate),
-            run_dir=run_dir, verbose=ctx.verbose, deterministic=ctx.deterministic,
-            evaluate_train=True, keep_predictions=False))
+    without = [record for _, record in training.fit_seeds(
+        ctx, build, data, preprocess, seeds=config.seeds, epochs=config.epochs,
+        batch_size=config.batch_size, optimizer=training.adam(config.learning_rate),
+        evaluate_train=True, keep_predictions=False)]
     with_ = [with_dropout[s] for s in config.seeds]
 
     def gap(r):

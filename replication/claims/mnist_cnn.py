@@ -64,14 +64,10 @@ def train(config, ctx, data, *, pooling: bool = True, seeds=None, folder: str = 
     def build():
         return models.mnist_cnn(data.image_shape, data.num_classes, pooling=pooling)
 
-    records = []
-    for seed in config.seeds if seeds is None else seeds:
-        run_dir = ctx.run_dir(*([folder] if folder else []), f"seed{seed}")
-        records.append((run_dir, training.fit_seed(
-            build, data, preprocess, seed=seed, epochs=config.epochs,
-            batch_size=config.batch_size, optimizer=optimizer(config), run_dir=run_dir,
-            verbose=ctx.verbose, deterministic=ctx.deterministic, evaluate_train=evaluate_train)))
-    return records
+    return training.fit_seeds(
+        ctx, build, data, preprocess, seeds=config.seeds if seeds is None else seeds,
+        epochs=config.epochs, batch_size=config.batch_size, optimizer=optimizer(config),
+        folder=folder, evaluate_train=evaluate_train)
 
 
 def run(config: Config, ctx) -> dict:

@@ -43,14 +43,10 @@ def run(config: Config, ctx) -> dict:
     def build():
         return models.mlp(data.image_shape, data.num_classes, dropout=config.dropout)
 
-    records = []
-    for seed in config.seeds:
-        run_dir = ctx.run_dir(f"seed{seed}")
-        records.append((run_dir, training.fit_seed(
-            build, data, preprocess, seed=seed, epochs=config.epochs,
-            batch_size=config.batch_size, optimizer=training.adam(config.learning_rate),
-            run_dir=run_dir, verbose=ctx.verbose, deterministic=ctx.deterministic,
-            evaluate_train=True)))
+    records = training.fit_seeds(
+        ctx, build, data, preprocess, seeds=config.seeds, epochs=config.epochs,
+        batch_size=config.batch_size, optimizer=training.adam(config.learning_rate),
+        evaluate_train=True)
 
     first_dir, first = records[0]
     model = training.load_model(first_dir, first)
