@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 
 # TensorFlow's C++ start-up chatter hides the messages that matter; warnings and errors stay.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from . import registry  # noqa: E402
+from . import interrupts, registry  # noqa: E402
 from .errors import ReplicationError  # noqa: E402
 
 
@@ -231,15 +230,9 @@ def main(argv=None) -> int:
     def log(msg=""):
         print(msg, flush=True)
 
-    interrupted = []
-
-    def on_sigint(signum, frame):
-        interrupted.append(signum)
-        raise KeyboardInterrupt
-
-    # Ctrl-C that lands while TensorFlow traces a function comes back as another exception type;
-    # remember that it happened, so it still ends as a clean interrupt.
-    signal.signal(signal.SIGINT, on_sigint)
+    # Ctrl-C can land where Python swallows it (a finaliser) or TensorFlow turns it into another
+    # exception type: interrupts.install() remembers it, and any exception after it ends cleanly.
+    interrupts.install()
     try:
         if args.command == "list":
             return cmd_list(args, log)
@@ -261,7 +254,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
     except Exception:
-        if not interrupted:
+        if not interrupts.requested():
             raise
         print("\ninterrupted: finished claims and epochs are saved; run the same command again "
               "to resume", file=sys.stderr, flush=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from . import interrupts
 from .training import epoch_seed
 
 
@@ -120,6 +121,23 @@ class EpochSeed(keras.callbacks.Callback):
         for i, v in enumerate(self.model.variables):
             if v.name == "seed_generator_state":
                 v.assign(np.array([s, 1000 * i + 1], dtype=v.dtype))
+
+
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Ends fit/evaluate/predict at the next batch once Ctrl-C was requested, even where the
+    signal's own ``KeyboardInterrupt`` was swallowed (see :mod:`replication.interrupts`)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        interrupts.check()
+
+    def on_test_batch_end(self, batch, logs=None):
+        interrupts.check()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        interrupts.check()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        interrupts.check()
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -133,3 +133,89 @@ def cifar10_vgg(input_shape=(32, 32, 3), num_classes: int = 10, augmentation: st
     model.add(layers.Dropout(0.5))
     model.add(layers.Dense(num_classes, activation="softmax"))
     return model
+
+
+def filters_cnn(input_shape=(32, 32, 3), num_classes: int = 10, filters: int = 64, kernel: int = 7,
+                stride: int = 2, augmentation: str | None = "flip_translate"):
+    """A small CIFAR-10 CNN with an AlexNet-like first layer, to look at what that layer learns:
+
+    Conv2D 64 7x7 stride 2 same relu ("conv1") -> BatchNorm -> MaxPool 3 stride 2 same -> Conv2D 128
+    3x3 same relu ("conv2") -> BatchNorm -> MaxPool 2 -> Conv2D 256 3x3 same relu ("conv3") ->
+    BatchNorm -> GlobalAveragePooling -> Dense 10 softmax.
+
+    On 32x32x3 inputs conv1 sees 7x7 pixels, conv2 19x19 and conv3 39x39 (all of the image);
+    382,858 parameters (896 of them BatchNorm moving statistics). AlexNet's first layer is 96
+    filters of 11x11 with stride 4 on 227x227 images; on 32x32 images a 7x7 stride-2 layer covers
+    a similar share of the picture (22% of the side against AlexNet's 5%, but 11x11 stride 4 would
+    leave a 6x6 map here). ``augmentation`` as in :func:`cifar10_vgg`.
+    """
+    import keras
+    from keras import layers
+
+    model = keras.Sequential(name="filters_cnn")
+    model.add(keras.Input(shape=input_shape))
+    if augmentation is not None:
+        model.add(cifar10_augmentation(augmentation))
+    model.add(layers.Conv2D(filters, kernel, strides=stride, padding="same", activation="relu",
+                            name="conv1"))
+    model.add(layers.BatchNormalization())
+    model.add(layers.MaxPooling2D(3, strides=2, padding="same"))
+    model.add(layers.Conv2D(2 * filters, 3, padding="same", activation="relu", name="conv2"))
+    model.add(layers.BatchNormalization())
+    model.add(layers.MaxPooling2D(2))
+    model.add(layers.Conv2D(4 * filters, 3, padding="same", activation="relu", name="conv3"))
+    model.add(layers.BatchNormalization())
+    model.add(layers.GlobalAveragePooling2D())
+    model.add(layers.Dense(num_classes, activation="softmax"))
+    return model
+
+
+# AlexNet's convolutions that the paper split across its two GPUs: each half of the filters sees
+# only the half of the previous layer's maps that lives on its own GPU (conv3 and the dense layers
+# see everything).
+ALEXNET_GROUPED = {"conv2": 2, "conv4": 2, "conv5": 2}
+
+
+def alexnet(input_shape=(227, 227, 3), num_classes: int = 1000, grouped: bool = False):
+    """AlexNet (Krizhevsky, Sutskever & Hinton 2012): 5 convolutional and 3 fully connected weight
+    layers, 8 in all, as on the slide "Architecture of Alex Krizhevsky et al.".
+
+    conv1 96 11x11 stride 4 valid relu -> MaxPool 3/2 -> conv2 256 5x5 same relu -> MaxPool 3/2 ->
+    conv3 384 3x3 -> conv4 384 3x3 -> conv5 256 3x3 (same, relu) -> MaxPool 3/2 -> fc6 4096 relu ->
+    Dropout 0.5 -> fc7 4096 relu -> Dropout 0.5 -> fc8 1000 softmax.
+
+    Single tower (``grouped=False``): 62,378,344 parameters. With the paper's two-GPU split
+    (``grouped=True``: conv2, conv4 and conv5 with ``groups=2``, see :data:`ALEXNET_GROUPED`):
+    60,965,224, the paper's "60 million". The 227x227 input is the size that makes the paper's
+    arithmetic work (its text says 224). Local response normalisation is left out: Keras has no
+    such layer, and it has no parameters. TensorFlow's CPU kernels reject grouped convolutions, so
+    the grouped model can be built and counted but not run on a TensorFlow CPU.
+    """
+    import keras
+    from keras import layers
+
+    groups = ALEXNET_GROUPED if grouped else {}
+    model = keras.Sequential(name="alexnet_grouped" if grouped else "alexnet")
+    model.add(keras.Input(shape=input_shape))
+    model.add(layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1"))
+    model.add(layers.MaxPooling2D(3, strides=2, name="pool1"))
+    model.add(layers.Conv2D(256, 5, padding="same", activation="relu", groups=groups.get("conv2", 1),
+                            name="conv2"))
+    model.add(layers.MaxPooling2D(3, strides=2, name="pool2"))
+    for name, f in (("conv3", 384), ("conv4", 384), ("conv5", 256)):
+        model.add(layers.Conv2D(f, 3, padding="same", activation="relu", groups=groups.get(name, 1),
+                                name=name))
+    model.add(layers.MaxPooling2D(3, strides=2, name="pool5"))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(4096, activation="relu", name="fc6"))
+    model.add(layers.Dropout(0.5))
+    model.add(layers.Dense(4096, activation="relu", name="fc7"))
+    model.add(layers.Dropout(0.5))
+    model.add(layers.Dense(num_classes, activation="softmax", name="fc8"))
+    return model
+
+
+def weight_layers(model) -> list[str]:
+    """Names of the layers that hold trainable weights (convolutions and dense layers)."""
+    return [layer.name for layer in model.layers
+            if type(layer).__name__ in ("Conv2D", "Dense") and layer.trainable_weights]

@@ -41,6 +41,10 @@ class Claim:
     requires: tuple[str, ...] = ()  # claims whose trained models this one reuses
     figures: tuple[str, ...] = ()  # figure scripts (figures/plot_<name>.py)
     deviations: tuple[str, ...] = ()  # every way we differ from the lecture
+    # The claim is about a model's shape, not what it learns: a passing check reads
+    # "structure only", never "replicated" (verdicts.judge).
+    structure_only: bool = False
+    needs_data: bool = True  # False: nothing is loaded, and --dataset does not apply
 
 
 CLAIMS: dict[str, Claim] = {
@@ -364,6 +368,136 @@ CLAIMS: dict[str, Claim] = {
                 "The lecture's recipe runs beside it for the first seed only: 15 epochs in the "
                 "paper profile, 1 epoch in quick (seconds per epoch and the first epoch's "
                 "accuracy).",
+            ),
+        ),
+        Claim(
+            id="filters-layer1",
+            title="First-layer filters become oriented edges and colour blobs",
+            statement=(
+                "First-layer filters capture low-level features such as oriented edges and blobs "
+                "(colour blobs, gradients like those SIFT uses): trained filters are far more "
+                "structured than the random filters they start from."
+            ),
+            source=(
+                "Slide 'First layer filters' (AlexNet's 11x11x3 filters; Krizhevsky et al. 2012, "
+                "Zeiler & Fergus 2014)"
+            ),
+            module="filters_layer1",
+            dataset="cifar10",
+            metric="structure_effect",
+            metric_label=(
+                "Vargha-Delaney A of the first layer's spectral concentration, trained vs the same "
+                "filters at initialisation"
+            ),
+            expected=0.71,
+            criterion="at_least",
+            tolerance=0.0,
+            tolerance_reason=(
+                "Our threshold, not a lecture number (the slide shows pictures): A is the chance "
+                "that a trained filter is more structured than an initial one (0.5: no "
+                "difference), and 0.71 is Vargha & Delaney's (2000) conventional bound of a large "
+                "effect. With 64 filters on each side, A >= 0.71 also means a one-sided "
+                "Mann-Whitney p below 1e-4, so it is significant as well as large."
+            ),
+            lecture_value=False,
+            percent=False,
+            lecture_context=(
+                "AlexNet's first layer: 96 filters of 11x11x3 on 224x224 ImageNet images "
+                "(the slide shows 81 of them)",
+            ),
+            requires=("cifar10-aug",),
+            figures=("filters_layer1", "filter_structure"),
+            deviations=(
+                "CIFAR-10 instead of ImageNet, so a smaller network: 64 filters of 7x7x3 with "
+                "stride 2 (AlexNet: 96 of 11x11x3, stride 4, on 7x larger images), then two 3x3 "
+                "conv layers and a linear classifier (models.filters_cnn), trained with Adam, "
+                "flips and 4-pixel shifts.",
+                "The structure measure is ours: 1 minus the normalised entropy of each filter's "
+                "2-D power spectrum (replication.filters.spectral_concentration); orientation "
+                "selectivity and colour share are reported beside it but do not enter the "
+                "verdict.",
+                "The 3x3 first-layer filters of the cifar10-aug model are shown and measured "
+                "too, but only the 7x7 filters enter the verdict (3x3 is too small for "
+                "orientation).",
+            ),
+        ),
+        Claim(
+            id="top-patches",
+            title="Top-9 patches: each layer finds more complicated features",
+            statement=(
+                "The 9 image patches that activate a filter most show what it detects, and 'each "
+                "layer is finding more and more complicated features': deeper units see larger "
+                "patches and respond to parts of particular kinds of objects rather than to edges "
+                "found everywhere."
+            ),
+            source=(
+                "Slides 'Top 9 patches that activate each filter in layer 1' and 'Each layer is "
+                "finding more and more complicated features' (Zeiler & Fergus 2014)"
+            ),
+            module="top_patches",
+            dataset="cifar10",
+            metric="purity_gain",
+            metric_label=(
+                "label purity of each filter's top-9 test images, last conv layer minus first "
+                "(mean over filters)"
+            ),
+            expected=0.0,
+            criterion="greater_than",
+            tolerance=0.0,
+            tolerance_reason=(
+                "Our threshold, not a lecture number (the slides show pictures): the share of a "
+                "filter's top 9 images that belong to one class must be higher in the last conv "
+                "layer than in the first. The per-filter one-sided Mann-Whitney p-value is "
+                "reported beside it."
+            ),
+            lecture_value=False,
+            percent=False,
+            requires=("cifar10-fast",),
+            figures=("top_patches",),
+            deviations=(
+                "The lecture's pictures are from AlexNet on ImageNet; ours are from the lecture's "
+                "own CIFAR-10 CNN as trained by cifar10-fast (6 conv layers), on the 10,000 "
+                "test images.",
+                "One patch per image: each filter's top 9 are 9 different images, each at the "
+                "position where that filter fires hardest; patches are cropped to the unit's "
+                "receptive field, computed from the architecture (replication.filters).",
+                "'More complicated' is measured as class purity of the top images, a proxy we "
+                "chose; the receptive-field sizes are reported per layer.",
+            ),
+        ),
+        Claim(
+            id="alexnet",
+            title="AlexNet has 8 layers and about 60 M parameters",
+            statement=(
+                "Krizhevsky et al.'s network has 8 weight layers in total (5 convolutional, 3 "
+                "fully connected) and about 60 million parameters; trained on ImageNet, it had "
+                "18.2% top-5 error."
+            ),
+            source="Slide 'Architecture of Alex Krizhevsky et al.' (Krizhevsky, Sutskever & Hinton 2012)",
+            module="alexnet",
+            dataset="imagenet",
+            metric="weight_layers",
+            metric_label="weight layers (conv + fully connected)",
+            expected=8,
+            criterion="within",
+            tolerance=0.0,
+            tolerance_reason="A count: it matches exactly or not at all.",
+            percent=False,
+            lecture_context=(
+                "paper: about 60 million parameters, 650,000 neurons; 18.2% top-5 error on "
+                "ImageNet (ILSVRC-2012 validation, 1 CNN)",
+            ),
+            figures=(),
+            structure_only=True,
+            needs_data=False,
+            deviations=(
+                "Structure only: ImageNet (about 150 GB, 1.2 M images) cannot be downloaded here "
+                "and training AlexNet takes days of GPU time, so the 18.2% is not re-tested.",
+                "Built as one tower (62,378,344 parameters); the paper's two-GPU grouped "
+                "convolutions (conv2, conv4, conv5 split in two) are built too and counted "
+                "(60,965,224), but TensorFlow's CPU kernels cannot run them.",
+                "No local response normalisation (no Keras layer; it has no parameters); inputs "
+                "227x227, the size the paper's arithmetic needs.",
             ),
         ),
     )

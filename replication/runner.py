@@ -8,7 +8,7 @@ import importlib
 import shutil
 import time
 
-from . import registry, results, verdicts
+from . import interrupts, registry, results, verdicts
 from .errors import ReplicationError, ResultError
 from .registry import PROFILES
 from .training import RunContext
@@ -25,7 +25,7 @@ def make_config(claim_id: str, profile: str, dataset: str | None = None, seeds=N
         raise ReplicationError(f"--profile: unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     config = claim_module(claim).PROFILES[profile]
     changes = {}
-    if dataset is not None:
+    if dataset is not None and claim.needs_data:
         changes["dataset"] = dataset
     if seeds is not None:
         changes["seeds"] = tuple(int(s) for s in seeds)
@@ -40,6 +40,7 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
               seeds=None, data_dir=None, force: bool = False, verbose: int = 1,
               deterministic: bool = False, loader=None, log=print) -> dict:
     """Run one claim (and any missing prerequisite), save its result, return the result dict."""
+    interrupts.check()
     claim = registry.get(claim_id)
     config = make_config(claim_id, profile, dataset, seeds)
     config_dict = dataclasses.asdict(config)
@@ -74,7 +75,8 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
     runs = claim_dir / "runs" / fp
     ctx = RunContext(work_dir=runs, data_dir=data_dir, verbose=verbose, deterministic=deterministic,
                      loader=loader, prerequisites=prerequisites)
-    ctx.dataset(ds)  # bad data fails here, before anything saved is touched
+    if claim.needs_data:
+        ctx.dataset(ds)  # bad data fails here, before anything saved is touched
     log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
     started, t0 = _now(), time.perf_counter()
     # --force trains afresh, but the old runs are only deleted once the new ones have finished.

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import results
+from . import interrupts, results
 
 # --------------------------------------------------------------------------------------------
 # Backend, hardware, strategy
@@ -280,7 +280,7 @@ def fit_seed(
     """
     import keras
 
-    from .epochs import EpochCounter, EpochSeed, EpochTimer, TestCurve, epoch_batches
+    from .epochs import EpochCounter, EpochSeed, EpochTimer, StopOnInterrupt, TestCurve, epoch_batches
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -304,6 +304,7 @@ def fit_seed(
     y_test = np.eye(dataset.num_classes, dtype="float32")[dataset.test.y]
     history_csv = run_dir / "history.csv"
     callbacks = [
+        StopOnInterrupt(),
         EpochSeed(seed, batches),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
         EpochTimer(),
@@ -314,7 +315,7 @@ def fit_seed(
     # With flip TTA the test curve comes from TestCurve (before CSVLogger, which writes its logs).
     tta_curve = test_time_flip and curve_on_test
     if tta_curve:
-        callbacks.insert(4, TestCurve(x_test, dataset.test.y))
+        callbacks.insert(5, TestCurve(x_test, dataset.test.y))
     t0 = time.perf_counter()
     model.fit(
         feed,
@@ -362,6 +363,7 @@ def fit_seeds(ctx: RunContext, build_model: Callable, dataset, preprocess, *, se
     """:func:`fit_seed` for every seed, each in ``<work dir>/[folder/]seed<k>``: [(run dir, record)]."""
     runs = []
     for seed in seeds:
+        interrupts.check()
         run_dir = ctx.run_dir(*([folder] if folder else []), f"seed{seed}")
         runs.append((run_dir, fit_seed(
             build_model, dataset, preprocess, seed=seed, epochs=epochs, batch_size=batch_size,

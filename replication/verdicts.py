@@ -66,6 +66,10 @@ def judge(claim: Claim, summary: dict, *, profile: str, dataset: str, synthetic:
     mean = summary.get("mean")
     ok = passes(claim, mean)
     base = {"criterion": threshold_text(claim), "passes_criterion": ok}
+    if claim.structure_only:
+        # A model's shape is the same on every profile and needs no data; matching it shows the
+        # structure, never that the model would learn what the lecture says.
+        return {**base, "verdict": STRUCTURE_ONLY if ok else NOT_REPLICATED}
     if synthetic:
         return {**base, "verdict": SYNTHETIC}
     if claim.lecture_value and dataset != claim.dataset:

@@ -210,3 +210,42 @@ def test_ctrl_c_during_all_exits_cleanly_and_says_how_to_resume(tmp_path, fake_d
         import json
 
         json.loads(path.read_text())  # nothing half-written
+
+
+def test_ctrl_c_swallowed_by_library_code_still_stops_training():
+    """The CI failure this guards against: a SIGINT whose KeyboardInterrupt was swallowed (in a
+    finaliser or TensorFlow callback) let training carry on. The recorded request stops the next
+    batch."""
+    import os
+
+    import keras
+    import numpy as np
+
+    from replication import interrupts
+    from replication.epochs import StopOnInterrupt
+
+    seen = []
+
+    class SwallowSigint(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+            if batch == 1:
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(0.5)
+                except KeyboardInterrupt:
+                    pass  # what a finaliser does with it
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((64, 4), "float32"), np.zeros((64, 2), "float32")
+    interrupts.install()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(x, y, batch_size=4, epochs=3, verbose=0,
+                      callbacks=[SwallowSigint(), StopOnInterrupt()])
+        assert interrupts.requested()
+        assert seen == [0, 1]  # stopped at the batch the signal arrived in, not 48 batches later
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        interrupts._requested.clear()

@@ -1,0 +1,69 @@
+"""First-layer filters as RGB pictures: trained, the same filters at initialisation, and the 3x3
+first layer of the lecture's CIFAR-10 model (cifar10-aug).
+
+Each grid shares one colour scale: a filter is shown as ``0.5 + w / (2 max|w|)``, with ``max|w|``
+taken over the whole grid, so grey is 0 and the brightest colour is the grid's largest weight; the
+initial filters use the trained grid's scale, so their smaller weights look as faint as they are.
+Reads the ``filters-layer1`` result's arrays; no training.
+"""
+
+# %%
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from replication import plotting  # noqa: E402
+
+NAME = "filters_layer1"
+
+
+def tiles(kernels: np.ndarray, scale: float, cols: int = 8, gap: int = 1) -> np.ndarray:
+    """(k, k, 3, n) kernels -> one RGB image of n tiles on a white background."""
+    k, n = kernels.shape[0], kernels.shape[-1]
+    rows = int(np.ceil(n / cols))
+    out = np.ones((rows * (k + gap) + gap, cols * (k + gap) + gap, 3))
+    for i in range(n):
+        r, c = divmod(i, cols)
+        w = np.clip(0.5 + kernels[..., i] / (2 * scale), 0, 1)
+        out[gap + r * (k + gap):gap + r * (k + gap) + k, gap + c * (k + gap):gap + c * (k + gap) + k] = w
+    return out
+
+
+def main(argv=None) -> int:
+    args = plotting.figure_args(__doc__, argv)
+    result, arrays = plotting.load_result(args, "filters-layer1")
+    if result is None or "trained_kernels" not in arrays:
+        return plotting.skip(NAME, "no filters-layer1 result")
+    trained, initial = arrays["trained_kernels"], arrays["initial_kernels"]
+    if trained.shape[2] != 3:
+        return plotting.skip(NAME, "the first layer does not see RGB images")
+    s = result["measured"]["structure"][0]["spectral_concentration"]
+    scale = float(np.abs(trained).max())
+    panels = [
+        (tiles(trained, scale), f"trained ({result['config']['epochs']} epochs): "
+                                f"median concentration {s['trained_median']:.2f}"),
+        (tiles(initial, scale), f"at initialisation, same scale: median {s['initial_median']:.2f}"),
+    ]
+    if "cifar10_aug_kernels" in arrays:
+        aug = arrays["cifar10_aug_kernels"]
+        panels.append((tiles(aug, float(np.abs(aug).max())), "lecture CNN (cifar10-aug), 3x3, trained"))
+
+    # %% One panel per grid.
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 4.8))
+    for ax, (img, title) in zip(np.atleast_1d(axes), panels):
+        ax.imshow(img, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    k = trained.shape[0]
+    fig.suptitle(f"First-layer filters: {trained.shape[-1]} of {k}x{k}x3, CIFAR-10 "
+                 f"(Vargha-Delaney A = {result['summary']['structure_effect']['mean']:.2f}, "
+                 f"p = {s['p_value']:.1e}; verdict: {result['verdict']})", fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    plotting.save(fig, args, NAME, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""AlexNet "has 8 layers in total" (slide "Architecture of Alex Krizhevsky et al.").
+
+Builds AlexNet in Keras (:func:`replication.models.alexnet`), once as a single tower and once with
+the paper's two-GPU grouped convolutions, and counts its weight layers and parameters. Nothing is
+trained: ImageNet is out of reach here, so the verdict can only be "structure only".
+Tested by: registry entry ``alexnet`` (the number of weight layers, against the slide's 8).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    dataset: str = "imagenet"  # what AlexNet was built for; nothing is loaded
+    seeds: tuple[int, ...] = (0,)  # the structure does not depend on a seed
+    input_size: int = 227
+    num_classes: int = 1000
+
+
+PROFILES = {"paper": Config(), "quick": Config(), "smoke": Config()}
+
+
+def layer_table(model) -> list[dict]:
+    """One row per layer that holds weights: name, kind, output shape and parameters."""
+    rows = []
+    for layer in model.layers:
+        if layer.weights:
+            rows.append({"layer": layer.name, "kind": type(layer).__name__,
+                         "groups": int(getattr(layer, "groups", 1)),
+                         "output_shape": [int(d) for d in layer.output.shape[1:]],
+                         "params": int(layer.count_params())})
+    return rows
+
+
+def run(config: Config, ctx) -> dict:
+    from .. import models
+
+    shape = (config.input_size, config.input_size, 3)
+    single = models.alexnet(shape, config.num_classes)
+    grouped = models.alexnet(shape, config.num_classes, grouped=True)
+    weight_layers = models.weight_layers(single)
+    kinds = [type(single.get_layer(n)).__name__ for n in weight_layers]
+    out = {
+        "metrics": {"weight_layers": [len(weight_layers)]},
+        "conv_layers": kinds.count("Conv2D"),
+        "dense_layers": kinds.count("Dense"),
+        "params_single_tower": int(single.count_params()),
+        "params_grouped": int(grouped.count_params()),
+        "params_paper": 60_000_000,
+        "layers_single_tower": layer_table(single),
+        "layers_grouped": layer_table(grouped),
+        "input_shape": list(shape),
+        "data": {"dataset": "imagenet", "loaded": False,
+                 "note": "no data: the claim is about the network's structure"},
+    }
+    del single, grouped
+    return out
