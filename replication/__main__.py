@@ -46,6 +46,13 @@ def _dataset(text: str) -> str:
     return text
 
 
+def _oracle(text: str) -> str:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"--oracle: {text!r} is not HOST:PORT (e.g. 10.0.0.1:8000)")
+    return text
+
+
 def _claim(text: str) -> str:
     if text not in registry.CLAIMS:
         raise argparse.ArgumentTypeError(
@@ -88,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the named claims")
     p.add_argument("claims", nargs="+", type=_claim, metavar="CLAIM")
     common(p)
+    dist = p.add_argument_group(
+        "distributed sweep (depth-width only)",
+        "Keras Tuner's own distributed mode: one chief serves the oracle and writes the result, "
+        "workers on any machine that reaches HOST:PORT run the trials.")
+    dist.add_argument("--role", choices=("chief", "worker"), help="this process's part in the sweep")
+    dist.add_argument("--oracle", type=_oracle, metavar="HOST:PORT",
+                      help="where the chief serves the oracle (KERASTUNER_ORACLE_IP/_PORT)")
+    dist.add_argument("--tuner-id", metavar="NAME", help="a worker's unique name (KERASTUNER_TUNER_ID)")
     p = sub.add_parser("all", help="run every claim (finished ones are skipped)")
     common(p)
     p = sub.add_parser("figures", help="regenerate every figure from saved results (no training)")
@@ -161,14 +176,25 @@ def cmd_run(args, log, claim_ids) -> int:
 
         resolve_data_dir(args.data_dir)  # a bad --data-dir fails before any training
     profile = _profile(args, log)
+    role = getattr(args, "role", None)
+    if role is not None:
+        if claim_ids != ["depth-width"]:
+            raise ReplicationError("--role: only the depth-width sweep runs distributed; run it alone "
+                                   "(run depth-width --role ...)")
+        if not args.oracle:
+            raise ReplicationError("--role needs --oracle HOST:PORT (where the chief serves the oracle)")
+        if role == "worker" and not args.tuner_id:
+            raise ReplicationError("--role worker needs --tuner-id NAME (unique per worker)")
     done = {}
     try:
         for claim_id in claim_ids:
             done[claim_id] = run_claim(
                 claim_id, profile=profile, store=store, dataset=args.dataset, seeds=args.seeds,
                 data_dir=args.data_dir, force=args.force, verbose=0 if args.quiet else 1,
-                deterministic=args.deterministic, log=log)
+                deterministic=args.deterministic, log=log, role=role,
+                oracle=getattr(args, "oracle", None), tuner_id=getattr(args, "tuner_id", None))
     finally:
+        done = {k: v for k, v in done.items() if not v.get("worker_only")}
         if done:
             log("")
             print_table(summary_rows(done), log)

@@ -219,3 +219,36 @@ def weight_layers(model) -> list[str]:
     """Names of the layers that hold trainable weights (convolutions and dense layers)."""
     return [layer.name for layer in model.layers
             if type(layer).__name__ in ("Conv2D", "Dense") and layer.trainable_weights]
+
+
+def pool_positions(depth: int) -> list[int]:
+    """After which conv layers (0-based) the three 2x2 max-pools follow, for ``depth`` conv layers:
+    after the first (so that deep stacks do not run at full resolution), in the middle and after
+    the last; with ``depth < 3`` two pools follow one layer. Every depth ends at 4x4 on 32x32
+    inputs, so the parameter count does not depend on where the pools are."""
+    return [0, int(round((depth - 1) / 2)), depth - 1]
+
+
+def depth_width_cnn(depth: int, width: int, fc_width: int = 128, fc_layers: int = 1,
+                    input_shape=(32, 32, 3), num_classes: int = 10, name: str | None = None):
+    """A plain CNN of ``depth`` conv layers of ``width`` filters (3x3 same, relu, BatchNorm), three
+    2x2 max-pools placed by :func:`pool_positions`, then ``fc_layers`` Dense ``fc_width`` relu and
+    Dense ``num_classes`` softmax. The ``depth-width`` sweep's one architecture, for all three
+    families: deep (many conv layers), shallow and wide (3 conv layers, many filters), shallow with
+    wide fully connected layers (3 conv layers, wide Dense layers)."""
+    import keras
+    from keras import layers
+
+    model = keras.Sequential(name=name or f"cnn_d{depth}_w{width}_fc{fc_layers}x{fc_width}")
+    model.add(keras.Input(shape=input_shape))
+    pools = pool_positions(depth)
+    for i in range(depth):
+        model.add(layers.Conv2D(width, 3, padding="same", activation="relu"))
+        model.add(layers.BatchNormalization())
+        for _ in range(pools.count(i)):
+            model.add(layers.MaxPooling2D(2))
+    model.add(layers.Flatten())
+    for _ in range(fc_layers):
+        model.add(layers.Dense(fc_width, activation="relu"))
+    model.add(layers.Dense(num_classes, activation="softmax"))
+    return model

@@ -38,7 +38,8 @@ def _now() -> str:
 
 def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str | None = None,
               seeds=None, data_dir=None, force: bool = False, verbose: int = 1,
-              deterministic: bool = False, loader=None, log=print) -> dict:
+              deterministic: bool = False, loader=None, log=print, role: str | None = None,
+              oracle: str | None = None, tuner_id: str | None = None) -> dict:
     """Run one claim (and any missing prerequisite), save its result, return the result dict."""
     interrupts.check()
     claim = registry.get(claim_id)
@@ -74,7 +75,8 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
     claim_dir = store.claim_dir(profile, ds, claim_id)
     runs = claim_dir / "runs" / fp
     ctx = RunContext(work_dir=runs, data_dir=data_dir, verbose=verbose, deterministic=deterministic,
-                     loader=loader, prerequisites=prerequisites)
+                     loader=loader, prerequisites=prerequisites, force=force, role=role, oracle=oracle,
+                     tuner_id=tuner_id)
     if claim.needs_data:
         ctx.dataset(ds)  # bad data fails here, before anything saved is touched
     log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
@@ -91,6 +93,9 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
             old_runs.rename(runs)
         raise
     wall = time.perf_counter() - t0
+    if out.get("worker_only"):  # a distributed sweep's worker: the chief writes the result
+        log(f"[{claim_id}] worker {tuner_id}: no trials left ({wall:.0f} s)")
+        return out
 
     arrays = out.pop("arrays", {})
     metrics = out.pop("metrics")

@@ -139,6 +139,10 @@ class RunContext:
     deterministic: bool = False
     loader: Callable | None = None  # name -> Dataset; tests inject synthetic data here
     prerequisites: dict = dataclasses.field(default_factory=dict)  # claim id -> result dict
+    force: bool = False  # --force: a claim may delete state of its own (the tuner's project)
+    role: str | None = None  # Keras Tuner's distributed mode: "chief", "worker" or None
+    oracle: str | None = None  # HOST:PORT of the chief's oracle
+    tuner_id: str | None = None  # a worker's name
     _cache: dict = dataclasses.field(default_factory=dict)
 
     def dataset(self, name: str):

@@ -1,0 +1,63 @@
+"""Test accuracy against depth at a matched parameter count, in the style of Fig. 6.6.
+
+Blue: the depth-width sweep's depth series (every network with one Dense layer whose parameter
+count lies in the band), mean over the trial's executions with their std as error bars. Grey,
+right axis: the two numbers the lecture quotes from Goodfellow et al. 2014 on SVHN (92.0% with 3
+layers, 96.0% with 11); the book's curve between them is not available as data.
+Reads the ``depth-width`` result; no training.
+"""
+
+# %%
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from replication import plotting  # noqa: E402
+
+NAME = "depth_accuracy"
+LECTURE_SVHN = ((3, 0.920), (11, 0.960))  # the lecture's endpoints of Fig. 6.6 (SVHN)
+
+
+def main(argv=None) -> int:
+    args = plotting.figure_args(__doc__, argv)
+    result, _ = plotting.load_result(args, "depth-width")
+    if result is None or not result["measured"].get("table"):
+        return plotting.skip(NAME, "no depth-width result")
+    a = result["measured"]["analysis"]
+    by_name = {r["config"]: r for r in result["measured"]["table"]}
+    series = [by_name[s["config"]] for s in a["depth_series"]]
+    depth = np.array([r["depth"] for r in series])
+    acc = np.array([r["test_accuracy"] for r in series])
+    err = np.array([r["test_accuracy_std"] for r in series])
+
+    # %% Ours (left axis) and the lecture's SVHN endpoints (right axis).
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.errorbar(depth, 100 * acc, yerr=100 * err, fmt="o-", color="C0", capsize=3,
+                label=f"ours, {result['dataset']} ({result['profile']})")
+    for r in series:
+        ax.annotate(f"{r['params'] / 1e3:.0f}k", (r["depth"], 100 * r["test_accuracy"]),
+                    textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7, color="C0")
+    ax.set_xlabel("number of conv layers")
+    ax.set_ylabel(f"test accuracy on {result['dataset']} (%)", color="C0")
+    ax.set_xticks(depth)
+    ax.grid(alpha=0.3)
+    right = ax.twinx()
+    lx, ly = zip(*LECTURE_SVHN)
+    right.plot(lx, 100 * np.array(ly), "s--", color="0.5", label="lecture, SVHN (Fig. 6.6 endpoints)")
+    right.set_ylabel("lecture's test accuracy on SVHN (%)", color="0.4")
+    lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    labels = ax.get_legend_handles_labels()[1] + right.get_legend_handles_labels()[1]
+    ax.legend(lines, labels, fontsize=8, loc="lower right")
+    lo, hi = a["band"]
+    ax.set_title(f"Accuracy vs depth at {lo / 1e3:.0f}-{hi / 1e3:.0f}k parameters: Spearman "
+                 f"rho = {a['spearman_rho']:.2f} (p = {a['spearman_p_value']:.2g})\n"
+                 f"verdict: {result['verdict']}", fontsize=9)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    plotting.save(fig, args, NAME, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,183 @@
+"""depth-width and deep-vs-wide: the HyperModel, the sweep, its resume rules, distributed mode."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from replication import data, models, registry, results, runner, verdicts
+from replication.claims import depth_width
+from replication.errors import ReplicationError
+
+
+def _synthetic(name):
+    return data.synthetic(name, 256, 128)
+
+
+def _run(tmp_path, claim_id="depth-width", **kw):
+    return runner.run_claim(claim_id, profile="smoke", store=results.Store(tmp_path), loader=_synthetic,
+                            verbose=0, log=lambda *a: None, **kw)
+
+
+def test_hypermodel_builds_every_configuration_at_every_depth():
+    import keras_tuner
+
+    hm = depth_width._hypermodel_class()(list(depth_width.CONFIGS), (32, 32, 3), 10,
+                                         lambda steps, epochs: "adam", 10, 1)
+    depths = set()
+    for name, (family, depth, width, fc_width, fc_layers) in depth_width.CONFIGS.items():
+        hp = keras_tuner.HyperParameters()
+        hp.values["config"] = name
+        model = hm.build(hp)
+        convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+        assert len(convs) == depth and convs[0].filters == width, name
+        assert model.outputs[0].shape[-1] == 10
+        assert model.layers[-1 - fc_layers].output.shape[-1] == fc_width
+        depths.add(depth)
+    assert depths == {2, 3, 5, 7, 9, 11}
+
+
+def test_known_parameter_counts_and_the_band():
+    # 3 conv layers of 48 filters: 3*9*48+48 = 1,344, then 2 x (48*9*48+48) = 2 x 20,784; BatchNorm
+    # 3 x 4 x 48 = 576; Flatten 4x4x48 = 768 -> Dense 128: 98,432; Dense 10: 1,290. Sum 143,210.
+    assert models.depth_width_cnn(3, 48).count_params() == 143_210
+    assert models.depth_width_cnn(11, 30).count_params() == 146_318
+    lo, hi = depth_width.Config().band
+    in_band = {n for n in depth_width.CONFIGS if lo <= depth_width.build_config(n, (32, 32, 3), 10)
+               .count_params() <= hi}
+    assert in_band == {"depth-d2-w56", "shallow_conv-w48", "depth-d5-w40", "depth-d7-w36",
+                       "depth-d9-w32", "deep-w30", "shallow_fc-fc176"}
+    for d in (2, 3, 5, 7, 9, 11):  # every depth ends at 4x4 on 32x32 inputs
+        flat = [layer for layer in models.depth_width_cnn(d, 8).layers if type(layer).__name__ == "Flatten"][0]
+        assert flat.output.shape[-1] == 4 * 4 * 8
+
+
+def test_analysis_computes_both_verdicts_from_the_table():
+    def row(name, acc, params):
+        return {**depth_width.spec(name), "params": params, "test_accuracy": acc}
+
+    rows = [row("depth-d2-w56", 0.50, 146_000), row("shallow_conv-w48", 0.52, 143_000),
+            row("depth-d5-w40", 0.55, 143_000), row("deep-w30", 0.60, 146_000),
+            row("shallow_fc-fc176", 0.58, 143_000), row("deep-w48", 0.70, 311_000)]
+    a = depth_width.analyse(rows, (140_000, 150_000))
+    assert a["spearman_rho"] == pytest.approx(1.0)
+    assert a["deepest"] == "deep-w30" and a["n_in_band"] == 5
+    assert a["margins"]["shallow_fc"]["margin"] == pytest.approx(0.02)
+    assert a["deep_margin"] == pytest.approx(0.02)
+    rows[3]["test_accuracy"] = 0.40
+    a = depth_width.analyse(rows, (140_000, 150_000))
+    assert a["spearman_rho"] < 1.0 and a["deep_margin"] == pytest.approx(-0.18)
+    for claim_id, value, expected in (("depth-width", 0.3, verdicts.REPLICATED),
+                                      ("depth-width", -0.3, verdicts.NOT_REACHED),
+                                      ("deep-vs-wide", 0.01, verdicts.REPLICATED),
+                                      ("deep-vs-wide", -0.01, verdicts.NOT_REACHED)):
+        got = verdicts.judge(registry.get(claim_id), verdicts.summarize([value]), profile="quick",
+                             dataset="cifar10", synthetic=False)["verdict"]
+        assert got == expected, (claim_id, value)
+
+
+@pytest.fixture(scope="module")
+def smoke_sweep(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    _run(root, "deep-vs-wide")  # trains its prerequisite depth-width first
+    return root
+
+
+def test_smoke_sweep_records_every_trial_and_both_verdicts(smoke_sweep):
+    store = results.Store(smoke_sweep)
+    saved = store.load("smoke", "cifar10", "depth-width")
+    table = saved["measured"]["table"]
+    assert [r["config"] for r in table] == list(depth_width.PROFILES["smoke"].grid)
+    for r in table:
+        assert r["params"] == depth_width.build_config(r["config"], (32, 32, 3), 10).count_params()
+        assert 0.0 <= r["test_accuracy"] <= 1.0 and r["wall_time_s"] > 0 and r["executions"] == 1
+        assert set(r) >= {"family", "depth", "width", "test_accuracy_std", "val_accuracy"}
+    assert saved["verdict"] == verdicts.SYNTHETIC
+    assert "SVHN" in saved["measured"]["lecture_dataset_note"]
+    other = store.load("smoke", "cifar10", "deep-vs-wide")
+    assert other["summary"]["deep_margin"]["mean"] == pytest.approx(saved["measured"]["analysis"]["deep_margin"])
+    for name in ("depth_accuracy", "params_accuracy"):
+        out = subprocess.run([sys.executable, str(REPO / "figures" / f"plot_{name}.py"), "--results-dir",
+                              str(smoke_sweep), "--profile", "smoke", "--out", str(smoke_sweep / "fig")],
+                             capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert (smoke_sweep / "fig" / f"{name}.png").stat().st_size > 10_000
+
+
+def _done_files(root):
+    return {p: p.stat().st_mtime_ns for p in root.rglob("executions/*/seed*/done.json")}
+
+
+def test_a_changed_sweep_is_refused_without_force_and_restarted_with_it(smoke_sweep):
+    tuner_dir = smoke_sweep / "smoke/cifar10/depth-width/tuner"
+    before = json.loads((tuner_dir / "sweep.json").read_text())
+    with pytest.raises(ReplicationError, match="--force"):
+        _run(smoke_sweep, seeds=[1])  # another seed: another sweep
+    assert json.loads((tuner_dir / "sweep.json").read_text()) == before  # nothing touched
+    assert (smoke_sweep / "smoke/cifar10/depth-width/result.json").exists()
+
+
+def test_a_damaged_trial_file_is_rerun_not_fatal(smoke_sweep, tmp_path):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(smoke_sweep, root)
+    claim_dir = root / "smoke/cifar10/depth-width"
+    trial = sorted((claim_dir / "tuner/sweep").glob("trial_*/trial.json"))[2]
+    trial.write_text(trial.read_text()[:40])  # what a kill mid-write leaves
+    (claim_dir / "result.json").unlink()  # so the runner runs the claim again
+    done_before = _done_files(claim_dir)
+    result = _run(root)
+    assert [r["config"] for r in result["measured"]["table"]] == list(depth_width.PROFILES["smoke"].grid)
+    assert _done_files(claim_dir) == done_before  # finished executions were reused, none retrained
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_distributed_sweep_chief_and_two_workers(tmp_path, fake_data_dir):
+    """A chief and two workers on 127.0.0.1: every trial runs exactly once, on some worker, and the
+    chief's result holds them all."""
+    import os
+
+    port = _free_port()
+    env = {**os.environ, "REPLICATION_NO_VERIFY": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    common = ["run", "depth-width", "--profile", "smoke", "--dataset", "mnist", "--quiet",
+              "--data-dir", str(fake_data_dir), "--results-dir", str(tmp_path), "--oracle", f"127.0.0.1:{port}"]
+    chief = subprocess.Popen([sys.executable, "-m", "replication", *common, "--role", "chief"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    time.sleep(5)
+    workers = [subprocess.Popen([sys.executable, "-m", "replication", *common, "--role", "worker",
+                                 "--tuner-id", f"tuner{i}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+               for i in range(2)]
+    try:
+        outs = [w.communicate(timeout=600) for w in workers]
+        chief_out = chief.communicate(timeout=300)
+    finally:
+        for p in (chief, *workers):
+            if p.poll() is None:
+                p.kill()
+    for p, (out, err) in zip(workers, outs):
+        assert p.returncode == 0, err[-3000:]
+    assert chief.returncode == 0, chief_out[1][-3000:]
+    claim_dir = tmp_path / "smoke/mnist/depth-width"
+    grid = list(depth_width.PROFILES["smoke"].grid)
+    ran = [p.parent.parent.name for p in claim_dir.glob("tuner/workers/*/executions/*/seed*/done.json")]
+    assert sorted(ran) == sorted(grid)  # each configuration trained exactly once, by some worker
+    assert not list(claim_dir.glob("tuner/executions"))  # the chief trained nothing itself
+    per_worker = {w.name for w in (claim_dir / "tuner/workers").iterdir()}
+    assert per_worker <= {"tuner0", "tuner1"}
+    saved = json.loads((claim_dir / "result.json").read_text())
+    assert sorted(r["config"] for r in saved["measured"]["table"]) == sorted(grid)
+    assert saved["measured"]["distributed"] is True
