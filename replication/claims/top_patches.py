@@ -3,8 +3,8 @@ features".
 
 Lecture: slides "Top 9 patches that activate each filter in layer 1" and "Each layer is finding
 more and more complicated features" (Zeiler & Fergus 2014).
-Test: the lecture's CIFAR-10 CNN as trained by ``cifar10-fast`` (its first seed; reused, never
-retrained) is run over the test images. For every filter of the first, a middle and the last conv
+Test: the lecture's CIFAR-10 CNN as trained by ``cifar10-aug`` (the lecture's recipe; its first
+seed; reused, never retrained) is run over the test images. For every filter of the first, a middle and the last conv
 layer: the 9 images where that filter's strongest unit fires hardest, cropped to the unit's
 receptive field (computed from the architecture, :func:`replication.filters.receptive_fields`).
 "More complicated" is measured by the label purity of those 9 images: edges fire on every class,
@@ -24,11 +24,13 @@ import numpy as np
 @dataclasses.dataclass(frozen=True)
 class Config:
     dataset: str = "cifar10"
-    seeds: tuple[int, ...] = (0,)  # which cifar10-fast seeds to probe (each must have been trained)
+    seeds: tuple[int, ...] = (0,)  # which cifar10-aug seeds to probe (each must have been trained)
     top: int = 9
     show: int = 16  # filters per layer whose patches are kept for the figure
     n_test: int | None = None  # test images searched; None: all 10,000
 
+
+MODEL_FROM = "cifar10-aug"  # the lecture's own CIFAR-10 model and recipe
 
 PROFILES = {
     "paper": Config(seeds=(0, 1, 2)),
@@ -52,14 +54,14 @@ def run(config: Config, ctx) -> dict:
     from ..errors import ReplicationError
     from ..filters import conv_layers, label_purity, mann_whitney_greater, top_patches
 
-    fast = ctx.prerequisites["cifar10-fast"]
-    runs = {r["seed"]: (d, r) for d, r in training.prerequisite_runs(ctx, "cifar10-fast")}
+    source = ctx.prerequisites[MODEL_FROM]
+    runs = {r["seed"]: (d, r) for d, r in training.prerequisite_runs(ctx, MODEL_FROM)}
     missing = [s for s in config.seeds if s not in runs]
     if missing:
-        raise ReplicationError(f"seeds {missing} were not trained by cifar10-fast (seeds {sorted(runs)})")
+        raise ReplicationError(f"seeds {missing} were not trained by {MODEL_FROM} (seeds {sorted(runs)})")
     # The model's own input scaling: the mean and std of the training images it was trained on.
     full = ctx.dataset(config.dataset)
-    trained_on = full.subset(fast["config"].get("n_train"), None)
+    trained_on = full.subset(source["config"].get("n_train"), None)
     preprocess = Preprocess.standardize_from(trained_on.train)
     x, y = full.test.x[:config.n_test], full.test.y[:config.n_test]
 
@@ -108,7 +110,7 @@ def run(config: Config, ctx) -> dict:
         "chance_purity": float(chance.mean()),
         "top": config.top,
         "n_test": int(len(y)),
-        "model_from": {"claim": "cifar10-fast", "profile": fast.get("profile"),
+        "model_from": {"claim": MODEL_FROM, "profile": source.get("profile"),
                        "seeds": list(config.seeds)},
         "class_names": list(full.class_names),
         "data": full.provenance(),
