@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     ax.set_xticks(depth)
     ax.grid(alpha=0.3)
     right = ax.twinx()
-    lx, ly = zip(*LECTURE_SVHN)
+    lx, ly = zip(*LECTURE_SVHN, strict=True)
     right.plot(lx, 100 * np.array(ly), "s--", color="0.5", label="lecture, SVHN (Fig. 6.6 endpoints)")
     right.set_ylabel("lecture's test accuracy on SVHN (%)", color="0.4")
     lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]

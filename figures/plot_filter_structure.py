@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     # %% Strip plots: initial (grey) vs trained (blue); the cifar10-aug 3x3 filters in orange.
     rng = np.random.default_rng(0)
     fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 4.2))
-    for ax, (key, label) in zip(np.atleast_1d(axes), measures):
+    for ax, (key, label) in zip(np.atleast_1d(axes), measures, strict=True):
         groups = [("7x7 initial", s[key]["initial"], "0.55"), ("7x7 trained", s[key]["trained"], "C0")]
         if aug is not None and key in aug:
             groups += [("3x3 initial\n(cifar10-aug)", aug[key]["initial"], "0.75"),

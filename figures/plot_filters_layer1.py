@@ -52,7 +52,7 @@ def main(argv=None) -> int:
 
     # %% One panel per grid.
     fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 4.8))
-    for ax, (img, title) in zip(np.atleast_1d(axes), panels):
+    for ax, (img, title) in zip(np.atleast_1d(axes), panels, strict=True):
         ax.imshow(img, interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.axis("off")

@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -226,5 +227,16 @@ def versions() -> dict:
     return out
 
 
+def peak_rss_mib() -> float | None:
+    """The largest resident memory this process has had so far (MiB), as the kernel counts it."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return round(kib / (1024 if sys.platform != "darwin" else 1024 * 1024), 1)
+
+
 def provenance() -> dict:
-    return {"versions": versions(), "git": git_commit(), "hardware": hardware()}
+    return {"versions": versions(), "git": git_commit(), "hardware": hardware(),
+            "peak_rss_mib_process_so_far": peak_rss_mib()}

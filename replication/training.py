@@ -284,7 +284,14 @@ def fit_seed(
     """
     import keras
 
-    from .epochs import EpochCounter, EpochSeed, EpochTimer, StopOnInterrupt, TestCurve, epoch_batches
+    from .epochs import (
+        EpochCounter,
+        EpochSeed,
+        EpochTimer,
+        StopOnInterrupt,
+        TestCurve,
+        epoch_batches,
+    )
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
-
 from conftest import REPO
+
 from replication import data, models, registry, results, runner, verdicts
 from replication.claims import depth_width
 from replication.errors import ReplicationError
@@ -32,7 +31,7 @@ def test_hypermodel_builds_every_configuration_at_every_depth():
     hm = depth_width._hypermodel_class()(list(depth_width.CONFIGS), (32, 32, 3), 10,
                                          lambda steps, epochs: "adam", 10, 1)
     depths = set()
-    for name, (family, depth, width, fc_width, fc_layers) in depth_width.CONFIGS.items():
+    for name, (_family, depth, width, fc_width, fc_layers) in depth_width.CONFIGS.items():
         hp = keras_tuner.HyperParameters()
         hp.values["config"] = name
         model = hm.build(hp)
@@ -168,7 +167,7 @@ def test_distributed_sweep_chief_and_two_workers(tmp_path, fake_data_dir):
         for p in (chief, *workers):
             if p.poll() is None:
                 p.kill()
-    for p, (out, err) in zip(workers, outs):
+    for p, (_out, err) in zip(workers, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
     assert chief.returncode == 0, chief_out[1][-3000:]
     claim_dir = tmp_path / "smoke/mnist/depth-width"

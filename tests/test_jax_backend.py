@@ -61,3 +61,20 @@ except DataError as e:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           cwd=REPO, timeout=300)
     assert "ERR" in proc.stdout and "needs TensorFlow" in proc.stdout and "--data-dir" in proc.stdout
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_depth_width_sweep_smoke_on_jax_without_tensorflow(tmp_path, data_dir):
+    """The Keras Tuner sweep on JAX: no tf.distribute strategy goes to the tuner, and the feed is
+    the numpy PyDataset."""
+    root, env_extra = data_dir
+    env = {**os.environ, **env_extra, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCK_TF_AND_RUN, "run", "depth-width", "--profile", "smoke",
+         "--dataset", "mnist", "--data-dir", str(root), "--results-dir", str(tmp_path), "--quiet"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    result = json.loads((tmp_path / "smoke" / "mnist" / "depth-width" / "result.json").read_text())
+    assert result["provenance"]["versions"]["keras_backend"] == "jax"
+    assert len(result["measured"]["table"]) == 7
+    assert result["measured"]["strategy"] == "keras.distribution (JAX)"
