@@ -180,3 +180,31 @@ def test_distributed_sweep_chief_and_two_workers(tmp_path, fake_data_dir):
     saved = json.loads((claim_dir / "result.json").read_text())
     assert sorted(r["config"] for r in saved["measured"]["table"]) == sorted(grid)
     assert saved["measured"]["distributed"] is True
+
+
+def test_a_sweep_killed_mid_trial_resumes_from_its_keras_tuner_project(tmp_path, fake_data_dir):
+    """SIGKILL once two executions have finished; the same command then completes the sweep
+    without training those two again."""
+    import os
+    import signal
+
+    env = {**os.environ, "REPLICATION_NO_VERIFY": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    cmd = [sys.executable, "-m", "replication", "run", "depth-width", "--profile", "smoke", "--quiet",
+           "--dataset", "mnist", "--data-dir", str(fake_data_dir), "--results-dir", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
+    claim_dir = tmp_path / "smoke/mnist/depth-width"
+    deadline = time.time() + 600
+    while time.time() < deadline and len(_done_files(claim_dir)) < 2 and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = _done_files(claim_dir)
+    assert 2 <= len(first) < len(depth_width.PROFILES["smoke"].grid)
+    assert (claim_dir / "tuner/sweep/oracle.json").exists()  # Keras Tuner's project, to resume from
+    assert not (claim_dir / "result.json").exists()
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    after = _done_files(claim_dir)
+    assert {p: after[p] for p in first} == first  # finished executions were not trained again
+    saved = json.loads((claim_dir / "result.json").read_text())
+    assert sorted(r["config"] for r in saved["measured"]["table"]) == sorted(depth_width.PROFILES["smoke"].grid)

@@ -2,7 +2,7 @@
 
 Lecture: the slides that show Figures 6.6 (test accuracy rises with depth, from about 92.0% with 3
 layers to 96.0% with 11, on SVHN) and 6.7 (adding parameters without depth helps far less).
-Test: a Keras Tuner sweep (``GridSearch`` over one ``hp.Choice`` of named configurations, see
+Test: a Keras Tuner sweep (a grid search over one ``hp.Choice`` of named configurations, see
 :data:`CONFIGS`) of one plain CNN (:func:`replication.models.depth_width_cnn`) in three families,
 as in Fig. 6.7: deep (11 conv layers), shallow and wide (3 conv layers, more filters), shallow with
 wide fully connected layers; plus a depth series (2 to 11 conv layers) at one matched parameter
@@ -132,14 +132,36 @@ def _tuner_class():
     from .. import interrupts, results, training
     from ..epochs import EpochSeed, EpochTimer, StopOnInterrupt, epoch_batches
 
-    class DepthWidthTuner(keras_tuner.GridSearch):
-        """GridSearch whose trials run one execution per seed, each resumable (BackupAndRestore)
-        and saved atomically under ``cache_dir/<config>/seed<k>/``, and which report the test
-        accuracy, parameters and wall time with the objective, so the oracle's (the chief's) trial
-        files hold the whole table."""
+    class CuratedGridOracle(keras_tuner.Oracle):
+        """Grid search over the one ``hp.Choice`` of the space: every value once, in order.
 
-        def __init__(self, *args, sweep=None, **kwargs):
-            super().__init__(*args, **kwargs)
+        Its whole state is the trials themselves, so a reloaded project resumes. (Keras Tuner
+        1.4.8's ``GridSearchOracle`` keeps its order in a linked list that it does not save: after
+        a reload it fails with a KeyError as soon as a trial ends; the kill-and-resume test
+        caught it.)
+        """
+
+        def populate_space(self, trial_id):
+            hp = self.get_space().space[0]
+            taken = {t.hyperparameters.values.get(hp.name) for t in self.trials.values()}
+            for value in hp.values:
+                if value not in taken:
+                    return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING,
+                            "values": {hp.name: value}}
+            if self.ongoing_trials:
+                return {"status": keras_tuner.engine.trial.TrialStatus.IDLE, "values": None}
+            return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
+
+    class DepthWidthTuner(keras_tuner.Tuner):
+        """A tuner whose trials run one execution per seed, each resumable (BackupAndRestore) and
+        saved atomically under ``cache_dir/<config>/seed<k>/``, and which report the test
+        accuracy, parameters and wall time with the objective, so the oracle's (the chief's)
+        trial files hold the whole table."""
+
+        def __init__(self, hypermodel, *, objective, max_trials, sweep, **kwargs):
+            super().__init__(oracle=CuratedGridOracle(objective=objective, max_trials=max_trials,
+                                                      max_consecutive_failed_trials=1),
+                             hypermodel=hypermodel, **kwargs)
             self.sweep = sweep
 
         def run_trial(self, trial, *args, **kwargs):
@@ -286,7 +308,6 @@ def make_tuner(config: Config, ctx, data, *, tuner_dir: Path, overwrite: bool, r
         directory=str(directory),
         project_name="sweep",
         overwrite=overwrite,
-        max_consecutive_failed_trials=1,
         sweep={
             "seeds": list(config.seeds), "epochs": config.epochs, "batch_size": config.batch_size,
             "cache_dir": str(directory / "executions"), "deterministic": ctx.deterministic,
