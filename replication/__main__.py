@@ -53,6 +53,16 @@ def _oracle(text: str) -> str:
     return text
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
 def _claim(text: str) -> str:
     if text not in registry.CLAIMS:
         raise argparse.ArgumentTypeError(
@@ -114,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
                                        "regenerate the README tables")
     p.add_argument("--profile", choices=PROFILES, default="quick")
     p.add_argument("--results-dir", type=Path, help="results to publish (default: ./results)")
+    p = sub.add_parser("bench", help="benchmarks: throughput, memory, time to the notebooks' "
+                                     "accuracy (writes benchmarks/bench.json and BENCH.md)")
+    p.add_argument("--data-dir", type=Path, help="as for run")
+    p.add_argument("--out", type=Path, default=Path("benchmarks"), help="output folder (default: benchmarks)")
+    p.add_argument("--parts", default="throughput,mnist,cifar10",
+                   help="comma-separated: throughput, mnist, cifar10 (default: all)")
+    p.add_argument("--max-minutes", type=_positive_float, default=60.0,
+                   help="cap of the time-to-accuracy runs, together (default: 60)")
+    p.add_argument("--results-dir", type=Path, help="where to find a cifar10-fast result (default: ./results)")
     p = sub.add_parser("report", help="write report/REPORT.md and a self-contained report/index.html")
     p.add_argument("--profile", choices=PROFILES,
                    help="default: the most faithful profile with results (paper > quick > smoke)")
@@ -201,6 +220,25 @@ def cmd_run(args, log, claim_ids) -> int:
     return 0
 
 
+def cmd_bench(args, log) -> int:
+    from . import bench, results
+
+    parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+    unknown = sorted(set(parts) - {"throughput", "mnist", "cifar10"})
+    if unknown or not parts:
+        raise ReplicationError(f"--parts: unknown part(s) {unknown or args.parts!r}; "
+                               "choose from throughput, mnist, cifar10")
+    results.ensure_writable_dir(args.out, "--out")
+    if args.data_dir is not None:
+        from .data import resolve_data_dir
+
+        resolve_data_dir(args.data_dir)
+    bench.run(args.data_dir, args.out, parts, results_dir=args.results_dir or _results_dir(args),
+              max_minutes=args.max_minutes, log=log)
+    log(f"wrote {args.out / 'bench.json'} and {args.out / 'BENCH.md'}")
+    return 0
+
+
 def cmd_figures(args, log) -> int:
     from .plotting import regenerate_all
 
@@ -274,6 +312,8 @@ def main(argv=None) -> int:
             return cmd_publish(args, log)
         if args.command == "report":
             return cmd_report(args, log)
+        if args.command == "bench":
+            return cmd_bench(args, log)
         if args.command == "notebook":
             return cmd_notebook(args, log)
     except ReplicationError as exc:

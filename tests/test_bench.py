@@ -1,0 +1,45 @@
+"""The benchmark harness's arithmetic and plumbing (never its speed: no timing assertions)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_cli
+
+from replication import bench, data, models
+
+
+def test_forward_flops_count_every_multiply_add_of_conv_and_dense_layers():
+    mlp = models.mlp()
+    assert bench.forward_flops(mlp) == 2 * (784 * 512 + 512 * 512 + 512 * 512 + 512 * 10)
+    cnn = models.mnist_cnn()
+    # Conv 32 3x3 on 26x26, Conv 64 3x3 on 24x24, Conv 64 on 10x10, Conv 64 on 8x8, Dense 1024->128->10
+    expected = 2 * (9 * 1 * 32 * 26 * 26 + 9 * 32 * 64 * 24 * 24 + 9 * 64 * 64 * 10 * 10
+                    + 9 * 64 * 64 * 8 * 8 + 1024 * 128 + 128 * 10)
+    assert bench.forward_flops(cnn) == expected
+
+
+def test_throughput_and_time_to_accuracy_report_what_the_table_needs():
+    row = bench.throughput("mnist-mlp", steps=2, batch_size=32)
+    assert row["params"] == 932_362 and row["images_per_s"] > 0 and row["train_gflops_per_s"] > 0
+    ds = data.synthetic("mnist", 256, 128)
+    for recipe in ("lecture", "package"):
+        r = bench.time_to_accuracy("mnist-mlp", recipe, ds, max_epochs=1, max_seconds=600)
+        assert r["epochs_run"] >= 1 and len(r["test_accuracy_per_epoch"]) == r["epochs_run"]
+        assert (r["epochs_to_target"] is None) == (r["seconds_to_target"] is None)
+    md = bench.markdown({"provenance": {"versions": {"keras": "3", "keras_backend": "tensorflow"},
+                                        "hardware": {"cpu": "X", "cpu_count": 2}, "git": {"commit": "abc"}},
+                         "matmul_gflops": 10.0, "throughput": [{**row, "fraction_of_matmul": 0.5}],
+                         "time_to_accuracy": [r], "peak_rss_mib": 100.0})
+    assert "| mnist-mlp | 932,362 | 32 |" in md  # the throughput row
+    assert "| mnist-mlp | 98.15% | (b) one-cycle" in md  # the time-to-accuracy row
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--parts", "gpu"], "--parts"),
+    (["--max-minutes", "-1"], "--max-minutes"),
+])
+def test_bench_refuses_bad_arguments(tmp_path, args, message):
+    proc = run_cli("bench", "--out", tmp_path / "b", *args)
+    assert proc.returncode != 0
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "b" / "bench.json").exists()
