@@ -108,7 +108,9 @@ def publish_reference(results_dir: Path, profile: str, dest: Path | None = None,
     shutil.rmtree(staging, ignore_errors=True)
     for path in src.rglob("*"):
         rel = path.relative_to(src)
-        if "runs" in rel.parts or not path.is_file() or path.name.startswith("."):
+        # runs/ (per-seed state, models) and tuner/ (the sweep's Keras Tuner project) are state,
+        # not results.
+        if {"runs", "tuner"} & set(rel.parts) or not path.is_file() or path.name.startswith("."):
             continue
         if path.suffix not in (".json", ".npz", ".png", ".csv", ".md"):
             continue

@@ -103,6 +103,15 @@ def case_results_dir_under_a_file(d, fake):
     return ["--results-dir", f / "results"], "--results-dir: cannot create"
 
 
+def case_oracle_without_a_port(d, fake):
+    return ["--claim", "depth-width", "--role", "worker", "--tuner-id", "w1", "--oracle", "10.0.0.1"], \
+        "--oracle: '10.0.0.1' is not HOST:PORT"
+
+
+def case_role_without_an_oracle(d, fake):
+    return ["--claim", "depth-width", "--role", "chief"], "--role needs --oracle HOST:PORT"
+
+
 def case_damaged_result_json(d, fake):
     return ["--damage-result"], "result.json: damaged JSON"
 
