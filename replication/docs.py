@@ -14,6 +14,7 @@ from . import registry, results, verdicts
 from .runner import format_summary, format_value
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+BENCH_MD = README.parent / "benchmarks" / "BENCH.md"  # written by `python -m replication bench`
 PROFILE_ORDER = ("paper", "quick", "smoke")
 
 
@@ -80,9 +81,19 @@ def _replace_between(text: str, name: str, body: str) -> str:
     return f"{head}{start}\n{body}\n{end}{tail}"
 
 
+def bench_table(path: Path = BENCH_MD) -> str:
+    """The latest committed benchmark tables, as the bench wrote them."""
+    if not path.exists():
+        return "No benchmark has been run yet (`python -m replication bench`)."
+    return path.read_text().strip()
+
+
 def render_readme(text: str, results_dir: Path | None = None) -> str:
     text = _replace_between(text, "claims-table", claims_table(results_dir))
-    return _replace_between(text, "runtime-table", runtime_table(results_dir))
+    text = _replace_between(text, "runtime-table", runtime_table(results_dir))
+    if "<!-- bench-table:start -->" in text:
+        text = _replace_between(text, "bench-table", bench_table())
+    return text
 
 
 def update_readme(check: bool = False, results_dir: Path | None = None, readme: Path = README) -> bool:
