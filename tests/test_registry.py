@@ -18,7 +18,8 @@ def test_every_claim_is_complete_and_importable_without_work():
         assert set(module.PROFILES) == set(registry.PROFILES)
         for config in module.PROFILES.values():
             assert config.dataset == claim.dataset and len(config.seeds) >= 1
-        assert len(module.PROFILES["paper"].seeds) >= 3, "paper needs >= 3 seeds"
+        if not claim.structure_only:  # a count of layers has no seed spread to report
+            assert len(module.PROFILES["paper"].seeds) >= 3, f"{claim.name}: paper needs >= 3 seeds"
         assert callable(module.run)
         assert (module.__doc__ or "").strip(), "a claim module opens with the lecture's sentence"
 

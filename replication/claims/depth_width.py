@@ -66,7 +66,7 @@ SMOKE_GRID = ("depth-d2-w56", "shallow_conv-w48", "depth-d5-w40", "depth-d7-w36"
 @dataclasses.dataclass(frozen=True)
 class Config:
     dataset: str = "cifar10"
-    seeds: tuple[int, ...] = (0, 1)  # one execution per seed, in every trial
+    seeds: tuple[int, ...] = (0, 1, 2)  # one execution per seed, in every trial
     grid: tuple[str, ...] = tuple(CONFIGS)
     band: tuple[int, int] = (140_000, 150_000)  # the matched parameter count (both verdicts)
     epochs: int = 30
