@@ -43,3 +43,27 @@ def test_bench_refuses_bad_arguments(tmp_path, args, message):
     assert proc.returncode != 0
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "b" / "bench.json").exists()
+
+
+def test_cifar_part_reads_a_saved_fast_run_and_the_lecture_curve():
+    # The notebook's test curve first reached its final 89.86% (and 90%) at epoch 147.
+    assert bench.lecture_epochs_to(bench.TARGETS["cifar10"]) == 147
+    assert bench.lecture_epochs_to(0.99) is None
+    history = {"epoch": [1, 2, 3], "epoch_time_s": [100.0, 90.0, 110.0],
+               "test_accuracy_tta": [0.5, 0.8990, 0.905]}
+    saved = {"profile": "quick", "seeds": [0], "provenance": {"git": {"commit": "0123456789ab"}},
+             "measured": {"histories": [history]}}
+    fast = bench.fast_recipe_from_result(saved, "results")
+    assert fast["to_notebook_final"] == {"epoch": 2, "train_seconds": 190.0, "best": 0.905}
+    assert fast["to_90"]["epoch"] == 3 and fast["seconds_run"] == 300.0
+    lecture = {"seconds_per_epoch": 250.0, "steps_timed": 60, "target": 0.8986,
+               "epochs_to_target_lecture_notebook": 147, "extrapolated_seconds_to_target": 147 * 250.0}
+    md = bench.markdown({"provenance": {"versions": {}, "hardware": {}, "git": {"commit": "abc"}},
+                         "cifar10": {"lecture": lecture, "package_fast": fast}})
+    assert "**extrapolated** from 60 steps" in md and "| 193.4x |" in md  # 36750 s / 190 s
+
+    history["test_accuracy_tta"] = [0.5, 0.6, 0.7]
+    md = bench.markdown({"provenance": {"versions": {}, "hardware": {}, "git": {"commit": "abc"}},
+                         "cifar10": {"lecture": lecture,
+                                     "package_fast": bench.fast_recipe_from_result(saved, "results")}})
+    assert "not reached in 3 (best 70.00%)" in md and "x |" not in md
