@@ -93,14 +93,28 @@ def regenerate_all(results_dir: Path, profile: str | None = None, log=print) -> 
     failed = []
     for (prof, dataset), claims in sorted(combos.items()):
         for name in figure_names_for([c for c in registry.CLAIMS if c in claims]):
-            script = FIGURES_DIR / f"plot_{name}.py"
-            cmd = [sys.executable, str(script), "--results-dir", str(results_dir), "--profile", prof,
-                   "--dataset", dataset]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            out = (proc.stdout + proc.stderr).strip()
-            if proc.returncode != 0:
+            if not run_figure_script(name, results_dir, prof, dataset, log=log):
                 failed.append(name)
-                log(f"[figure {name}] FAILED for {prof}/{dataset}:\n{out[-2000:]}")
-            elif out:
-                log(out)
     return 1 if failed else 0
+
+
+def run_figure_script(name: str, results_dir: Path, profile: str, dataset: str, log=print) -> bool:
+    """Run ``figures/plot_<name>.py`` in a fresh interpreter; False (and its output logged) if it failed.
+
+    The script imports this very package whether or not it is installed: the checkout that holds
+    this module goes first on its ``PYTHONPATH``.
+    """
+    script = FIGURES_DIR / f"plot_{name}.py"
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    cmd = [sys.executable, str(script), "--results-dir", str(results_dir), "--profile", profile,
+           "--dataset", dataset]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    out = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0:
+        log(f"[figure {name}] FAILED for {profile}/{dataset}:\n{out[-2000:]}")
+        return False
+    if out:
+        log(out)
+    return True

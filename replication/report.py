@@ -15,8 +15,6 @@ import datetime as dt
 import html
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from . import registry, results, verdicts
@@ -213,19 +211,13 @@ def _stale_or_missing(result_path: Path, png: Path) -> bool:
 
 def draw_figure(results_dir: Path, profile: str, dataset: str, name: str, log=print) -> bool:
     """Run ``figures/plot_<name>.py`` on saved results (it never trains); False if it drew nothing."""
-    from .plotting import FIGURES_DIR
+    from .plotting import FIGURES_DIR, run_figure_script
 
     script = FIGURES_DIR / f"plot_{name}.py"
     if not script.exists():
         log(f"[figure {name}] no script {script}: not drawn")
         return False
-    proc = subprocess.run([sys.executable, str(script), "--results-dir", str(results_dir), "--profile",
-                           profile, "--dataset", dataset], capture_output=True, text=True)
-    out = (proc.stdout + proc.stderr).strip()
-    if proc.returncode != 0:
-        log(f"[figure {name}] FAILED for {profile}/{dataset}:\n{out[-2000:]}")
-    elif out:
-        log(out)
+    run_figure_script(name, results_dir, profile, dataset, log=log)
     return figure_path(results_dir, profile, dataset, name).exists()
 
 

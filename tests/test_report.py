@@ -105,6 +105,26 @@ def test_only_missing_or_outdated_figures_are_drawn(smoke_results, tmp_path, mon
     assert "has not been drawn" in report.render_markdown(built)
 
 
+def test_figure_scripts_import_this_checkout_from_any_directory(tmp_path, monkeypatch):
+    """A figure script runs in a fresh interpreter; it must get this checkout's package, even where
+    another copy is installed (an editable install of a different checkout) or none is."""
+    from replication import plotting
+
+    scripts = tmp_path / "figures"
+    scripts.mkdir()
+    (scripts / "plot_probe.py").write_text("import replication\nprint('package at', replication.__file__)\n")
+    monkeypatch.setattr(plotting, "FIGURES_DIR", scripts)
+    monkeypatch.chdir(tmp_path)
+    logged = []
+    assert plotting.run_figure_script("probe", tmp_path, "smoke", "mnist", log=logged.append)
+    assert logged == [f"package at {REPO / 'replication' / '__init__.py'}"]
+
+    (scripts / "plot_probe.py").write_text("raise SystemExit('no data here')\n")
+    logged.clear()
+    assert not plotting.run_figure_script("probe", tmp_path, "smoke", "mnist", log=logged.append)
+    assert "[figure probe] FAILED for smoke/mnist" in logged[0] and "no data here" in logged[0]
+
+
 def test_report_without_results_lists_every_claim_as_not_run(tmp_path):
     built = report.build(tmp_path / "none", draw_figures=False, log=lambda *a: None)
     assert built.profile is None
