@@ -103,15 +103,18 @@ def run(config: Config, ctx) -> dict:
         }
 
     # The predictions the headline scores: with flip TTA where it is on.
-    probs = []
+    # The test loss is plain cross-entropy, as on the per-epoch test curve (TestCurve): the loss
+    # ``evaluate`` reports is the label-smoothed training loss, which no other claim reports.
+    probs, plain_losses = [], []
     for d, r in records:
         with np.load(d / r["test_probs"]) as f:
             probs.append(f["probs_tta" if config.test_time_flip else "probs"])
+            plain_losses.append(training.loss_and_accuracy(f["probs"], data.test.y)[0])
     return {
         "metrics": {
             "test_accuracy_tta": [r[tta] for _, r in records],
             "test_accuracy": [r["test_accuracy"] for _, r in records],
-            "test_loss": [r["test_loss"] for _, r in records],  # label-smoothed cross-entropy
+            "test_loss": plain_losses,
             "train_accuracy": [r["train_accuracy"] for _, r in records],
             # Median training seconds per epoch (test evaluations excluded), on this hardware.
             "seconds_per_epoch": [float(np.median(r["history"]["epoch_time_s"])) for _, r in records],
