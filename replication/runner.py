@@ -36,6 +36,17 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def release_memory() -> None:
+    """Drop the models, graphs and buffers a claim left behind, so that `all` holds one claim's at
+    a time (what it returns, and what it saved, are plain data)."""
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()  # free_memory=True: also runs the garbage collector
+    gc.collect()
+
+
 def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str | None = None,
               seeds=None, data_dir=None, force: bool = False, verbose: int = 1,
               deterministic: bool = False, loader=None, log=print, role: str | None = None,
@@ -92,6 +103,8 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
         if old_runs is not None and not runs.exists():
             old_runs.rename(runs)
         raise
+    finally:
+        release_memory()
     wall = time.perf_counter() - t0
     if out.get("worker_only"):  # a distributed sweep's worker: the chief writes the result
         log(f"[{claim_id}] worker {tuner_id}: no trials left ({wall:.0f} s)")
