@@ -82,8 +82,14 @@ class Entry:
     def wall_time(self) -> str:
         if self.result is None or self.result.get("wall_time_s") is None:
             return "—"
-        seconds = float(self.result["wall_time_s"])
-        return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+        reused = float(self.result.get("reused_runs_wall_time_s") or 0.0)
+        seconds = float(self.result["wall_time_s"]) + reused
+
+        def fmt(s):
+            return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+        return fmt(seconds) + (f" (of which {fmt(reused)} in runs reused from an earlier invocation)"
+                               if reused > 0 else "")
 
     @property
     def seeds(self) -> str:

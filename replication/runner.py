@@ -11,7 +11,7 @@ import time
 from . import interrupts, registry, results, verdicts
 from .errors import ReplicationError, ResultError
 from .registry import PROFILES
-from .training import RunContext
+from .training import RunContext, take_reused_seconds
 
 
 def claim_module(claim: registry.Claim):
@@ -92,6 +92,7 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
         ctx.dataset(ds)  # bad data fails here, before anything saved is touched
     log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
     started, t0 = _now(), time.perf_counter()
+    take_reused_seconds()  # count only this claim's reused runs
     # --force trains afresh, but the old runs are only deleted once the new ones have finished.
     old_runs = runs.with_name(f".{fp}.replaced") if force and runs.exists() else None
     if old_runs is not None:
@@ -106,6 +107,7 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
     finally:
         release_memory()
     wall = time.perf_counter() - t0
+    reused = take_reused_seconds()
     if out.get("worker_only"):  # a distributed sweep's worker: the chief writes the result
         log(f"[{claim_id}] worker {tuner_id}: no trials left ({wall:.0f} s)")
         return out
@@ -148,6 +150,9 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
         "started": started,
         "finished": _now(),
         "wall_time_s": wall,
+        # Finished seed runs taken over from an earlier invocation, not trained again: their own
+        # wall time (the claim's compute is wall_time_s + this).
+        "reused_runs_wall_time_s": reused,
     }
     path = store.save(result, arrays)
     if old_runs is not None:

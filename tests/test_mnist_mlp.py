@@ -43,6 +43,18 @@ def test_smoke_run_saves_a_complete_result_and_skips_a_rerun(tmp_path):
     before = path.read_bytes()
     again = _run(tmp_path)
     assert again["finished"] == result["finished"] and path.read_bytes() == before
+    assert saved["reused_runs_wall_time_s"] == 0.0
+
+    # Its result set aside, the claim is reassembled from the finished seed run, not trained again;
+    # the result counts that run's time as reused, so its time is not just the reassembly's.
+    path.rename(path.with_name("set-aside.json"))
+    rebuilt = _run(tmp_path)
+    seed_run = saved["measured"]["seed_runs"][0]
+    assert rebuilt["summary"]["test_accuracy"] == saved["summary"]["test_accuracy"]
+    assert rebuilt["reused_runs_wall_time_s"] == pytest.approx(seed_run["wall_time_s"])
+    from replication import docs
+    table = docs.runtime_table(tmp_path)
+    assert "in runs reused from an earlier invocation" in table
 
 
 def test_synthetic_data_is_learnable_so_the_pipeline_is_not_inert(tmp_path):
