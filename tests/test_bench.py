@@ -67,3 +67,20 @@ def test_cifar_part_reads_a_saved_fast_run_and_the_lecture_curve():
                          "cifar10": {"lecture": lecture,
                                      "package_fast": bench.fast_recipe_from_result(saved, "results")}})
     assert "not reached in 3 (best 70.00%)" in md and "x |" not in md
+
+
+def test_a_part_measured_again_keeps_the_others_with_their_own_provenance(tmp_path):
+    from replication import results
+
+    old_prov = {"versions": {"keras": "3"}, "hardware": {"cpu": "Old CPU"}, "git": {"commit": "feedbeef00"},
+                "measured": "2026-01-01T00:00:00+00:00"}
+    lecture = {"seconds_per_epoch": 250.0, "steps_timed": 60, "target": 0.8986,
+               "epochs_to_target_lecture_notebook": 147, "extrapolated_seconds_to_target": 36750.0}
+    results.atomic_write_json(tmp_path / "bench.json", {
+        "provenance": old_prov, "parts": ["cifar10"], "part_provenance": {"cifar10": old_prov},
+        "cifar10": {"lecture": lecture, "package_fast": None}})
+    report = bench.run(out=tmp_path, parts=(), log=lambda *a: None)
+    assert report["cifar10"]["lecture"] == lecture and report["parts"] == ["cifar10"]
+    saved = results.read_json(tmp_path / "bench.json")
+    assert saved["part_provenance"]["cifar10"]["git"]["commit"] == "feedbeef00"
+    assert "cifar10 at 2026-01-01T00:00:00+00:00 (commit feedbeef, Old CPU)" in (tmp_path / "BENCH.md").read_text()
