@@ -301,6 +301,61 @@ def fast_recipe_from_result(saved: dict, source: str) -> dict:
     }
 
 
+def target_rows(report: dict) -> list[tuple[str, str, str]]:
+    """(target, measured, met or by how much it was missed) for the issue's targets, from the
+    measured numbers only; a part not measured gives no row."""
+    rows = []
+    tta = report.get("time_to_accuracy") or []
+    for claim in ("mnist-mlp", "mnist-cnn"):
+        a = next((r for r in tta if r["claim"] == claim and r["recipe"] == "lecture"), None)
+        b = next((r for r in tta if r["claim"] == claim and r["recipe"] == "package"), None)
+        if not (a and b):
+            continue
+        if a["seconds_to_target"] and b["seconds_to_target"]:
+            ratio = a["seconds_to_target"] / b["seconds_to_target"]
+            verdict = "met" if ratio >= 2 else f"missed: {ratio:.2f}x, {2 - ratio:.2f}x short"
+            rows.append((f"{claim}: (b) at least 2x faster than (a) to {a['target']:.2%}",
+                         f"{a['seconds_to_target']:.0f} s / {b['seconds_to_target']:.0f} s = {ratio:.2f}x", verdict))
+        else:
+            rows.append((f"{claim}: (b) at least 2x faster than (a) to {a['target']:.2%}",
+                         "a recipe did not reach the target within its cap", "not measurable at this budget"))
+    b = next((r for r in tta if r["claim"] == "mnist-cnn" and r["recipe"] == "package"), None)
+    if b:
+        accs = b["test_accuracy_per_epoch"]
+        best, at = (max(accs), b["seconds_run"]) if accs else (None, None)
+        met = best is not None and best >= 0.994 and at <= 300
+        rows.append(("mnist-cnn: (b) >= 99.40% within 5 minutes",
+                     f"best {_fmt(best, '.2%')} after {_fmt(at)} s ({len(accs)} epochs; the run stops at "
+                     f"{b['target']:.2%})", "met" if met else
+                     "missed" + (f": {0.994 - best:.2%} short" if best is not None and best < 0.994 else "")
+                     + (f", {at - 300:.0f} s over" if at is not None and at > 300 else "")))
+    peak = report.get("matmul_gflops")
+    for r in report.get("throughput") or []:
+        if "cnn" not in r["model"] or not peak:
+            continue
+        factor = peak / r["train_gflops_per_s"]
+        rows.append((f"{r['model']}: training GFLOP/s within 2x of matmul ({peak:.1f})",
+                     f"{r['train_gflops_per_s']:.1f} GFLOP/s ({factor:.2f}x below)",
+                     "met" if factor <= 2 else f"missed by {factor / 2:.2f}x"))
+    c = report.get("cifar10") or {}
+    fast = c.get("package_fast")
+    if fast and c.get("lecture"):
+        hit = fast["to_notebook_final"]
+        if hit["epoch"]:
+            ratio = c["lecture"]["extrapolated_seconds_to_target"] / hit["train_seconds"]
+            rows.append(("cifar10: (b) reaches 89.86% with at least 10x less compute than (a)",
+                         f"{ratio:.1f}x (a extrapolated)", "met" if ratio >= 10 else f"missed: {ratio:.1f}x"))
+        else:
+            rows.append(("cifar10: (b) reaches 89.86% with at least 10x less compute than (a)",
+                         f"(b) did not reach it (best {hit['best']:.2%})", f"missed: {0.8986 - hit['best']:.2%} short"))
+        final = fast["final_test_accuracy_tta"]
+        ok = fast["to_90"]["epoch"] is not None and fast["to_90"]["epoch"] <= 15
+        rows.append(("cifar10: (b) >= 90% within 15 epochs",
+                     f"{final:.2%} after {fast['epochs_run']} epochs ({fast['profile']} profile)",
+                     "met" if ok else f"missed: {0.90 - max(final, hit['best']):.2%} short"))
+    return rows
+
+
 def _fmt(v, spec=".0f", unit=""):
     return "—" if v is None else f"{v:{spec}}{unit}"
 
@@ -366,4 +421,8 @@ def markdown(report: dict) -> str:
                           "(its final 89.86% came after 200)."]
         else:
             lines.append("| | (b) `cifar10-fast` | no saved result yet | | | |")
+    targets = target_rows(report)
+    if targets:
+        lines += ["", "| target | measured | verdict |", "|---|---|---|"]
+        lines += [f"| {t} | {m} | {v} |" for t, m, v in targets]
     return "\n".join(lines) + "\n"

@@ -84,3 +84,24 @@ def test_a_part_measured_again_keeps_the_others_with_their_own_provenance(tmp_pa
     saved = results.read_json(tmp_path / "bench.json")
     assert saved["part_provenance"]["cifar10"]["git"]["commit"] == "feedbeef00"
     assert "cifar10 at 2026-01-01T00:00:00+00:00 (commit feedbeef, Old CPU)" in (tmp_path / "BENCH.md").read_text()
+
+
+def test_targets_say_met_or_by_how_much_they_were_missed():
+    def tta(claim, recipe, seconds, accs):
+        return {"claim": claim, "recipe": recipe, "target": bench.TARGETS[claim], "seconds_to_target": seconds,
+                "seconds_run": seconds, "test_accuracy_per_epoch": accs}
+
+    report = {"matmul_gflops": 100.0,
+              "throughput": [{"model": "mnist-cnn", "train_gflops_per_s": 60.0},
+                             {"model": "cifar10-cnn", "train_gflops_per_s": 40.0},
+                             {"model": "mnist-mlp", "train_gflops_per_s": 10.0}],
+              "time_to_accuracy": [tta("mnist-mlp", "lecture", 100.0, [0.99]), tta("mnist-mlp", "package", 40.0, [0.99]),
+                                   tta("mnist-cnn", "lecture", 300.0, [0.994]),
+                                   tta("mnist-cnn", "package", 200.0, [0.9941])]}
+    rows = {t: v for t, _, v in bench.target_rows(report)}
+    assert rows["mnist-mlp: (b) at least 2x faster than (a) to 98.15%"] == "met"  # 2.5x
+    assert rows["mnist-cnn: (b) at least 2x faster than (a) to 99.37%"].startswith("missed: 1.50x")
+    assert rows["mnist-cnn: (b) >= 99.40% within 5 minutes"] == "met"
+    assert rows["mnist-cnn: training GFLOP/s within 2x of matmul (100.0)"] == "met"
+    assert rows["cifar10-cnn: training GFLOP/s within 2x of matmul (100.0)"] == "missed by 1.25x"
+    assert not any(t.startswith("mnist-mlp: training") for t in rows)  # the target is for the convnets
