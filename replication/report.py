@@ -266,8 +266,12 @@ def build(results_dir: str | os.PathLike, profile: str | None = None, *, draw_fi
                              tuple(dict.fromkeys([*claim.deviations, *_run_deviations(claim, ds, result)]))))
     environments = []
     for e in entries:
-        if e.result is not None and (prov := e.result.get("provenance")) and prov not in environments:
-            environments.append(prov)
+        if e.result is None or not (prov := e.result.get("provenance")):
+            continue
+        # The environment, not the run: a process's memory so far differs from run to run.
+        env = {k: v for k, v in prov.items() if k != "peak_rss_mib_process_so_far"}
+        if env not in environments:
+            environments.append(env)
     return Report(results_dir, profile, tuple(entries), tuple(environments), _now())
 
 

@@ -125,6 +125,21 @@ def test_figure_scripts_import_this_checkout_from_any_directory(tmp_path, monkey
     assert "[figure probe] FAILED for smoke/mnist" in logged[0] and "no data here" in logged[0]
 
 
+def test_runs_in_one_environment_are_listed_once(tmp_path):
+    """Two results of one commit and machine, whose processes peaked at different memory: one
+    environment (the report lists environments, not runs)."""
+    import shutil
+
+    src = REPO / "reference" / "quick" / "cifar10"
+    for claim in ("depth-width", "deep-vs-wide"):
+        shutil.copytree(src / claim, tmp_path / "quick" / "cifar10" / claim)
+    provs = [json.loads((tmp_path / "quick" / "cifar10" / c / "result.json").read_text())["provenance"]
+             for c in ("depth-width", "deep-vs-wide")]
+    assert provs[0] != provs[1]  # the memory so far differs
+    built = report.build(tmp_path, draw_figures=False, log=lambda *a: None)
+    assert len(built.environments) == 1
+
+
 def test_report_without_results_lists_every_claim_as_not_run(tmp_path):
     built = report.build(tmp_path / "none", draw_figures=False, log=lambda *a: None)
     assert built.profile is None
