@@ -26,14 +26,14 @@ def _seeds(text: str):
         else:
             n = int(text)
             if n < 1:
-                raise argparse.ArgumentTypeError(f"--seeds: need at least one seed, got {text!r}")
+                raise argparse.ArgumentTypeError(f"need at least one seed, got {text!r}")
             seeds = list(range(n))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--seeds: {text!r} is not a count (e.g. 3) or a comma-separated list (e.g. 0,1,2)"
+            f"{text!r} is not a count (e.g. 3) or a comma-separated list (e.g. 0,1,2)"
         ) from None
     if not seeds or any(s < 0 for s in seeds):
-        raise argparse.ArgumentTypeError(f"--seeds: seeds must be non-negative integers, got {text!r}")
+        raise argparse.ArgumentTypeError(f"seeds must be non-negative integers, got {text!r}")
     return seeds
 
 
@@ -42,14 +42,14 @@ def _dataset(text: str) -> str:
 
     if text not in DATASETS:
         raise argparse.ArgumentTypeError(
-            f"--dataset: unknown dataset {text!r}; known: {', '.join(sorted(DATASETS))}")
+            f"unknown dataset {text!r}; known: {', '.join(sorted(DATASETS))}")
     return text
 
 
 def _oracle(text: str) -> str:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"--oracle: {text!r} is not HOST:PORT (e.g. 10.0.0.1:8000)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 10.0.0.1:8000)")
     return text
 
 

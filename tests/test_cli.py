@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import run_cli, tree_snapshot
@@ -21,6 +22,7 @@ def test_bad_arguments_are_usage_errors(args, needle):
     proc = run_cli(*args)
     assert proc.returncode == 2, proc.stderr
     assert needle in proc.stderr and "Traceback" not in proc.stderr
+    assert not re.search(r"(--[a-z-]+): \1:", proc.stderr), "the option is named twice"
 
 
 def test_help_explains_every_option():
