@@ -1,6 +1,9 @@
 """The lecture's models, in backend-agnostic Keras 3. Each docstring gives its parameter count.
 
 Images enter every model as uint8-derived floats of shape (H, W, C); see :class:`data.Preprocess`.
+Every model's softmax layer computes in float32 whatever the global dtype policy: under
+``mixed_bfloat16`` (``--precision bfloat16``) the class probabilities and the loss keep float32's
+precision, as Keras's mixed-precision guide advises; under float32 the setting changes nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ def mlp(input_shape=(28, 28, 1), num_classes: int = 10, dropout: float = 0.2, wi
         model.add(layers.Dense(width, activation="relu"))
         if dropout:
             model.add(layers.Dropout(dropout))
-    model.add(layers.Dense(num_classes, activation="softmax"))
+    model.add(layers.Dense(num_classes, activation="softmax", dtype="float32"))
     return model
 
 
@@ -54,7 +57,7 @@ def mnist_cnn(input_shape=(28, 28, 1), num_classes: int = 10, pooling: bool = Tr
     model.add(layers.Flatten())
     model.add(layers.Dense(128, activation="relu"))
     model.add(layers.Dropout(0.5))
-    model.add(layers.Dense(num_classes, activation="softmax"))
+    model.add(layers.Dense(num_classes, activation="softmax", dtype="float32"))
     return model
 
 
@@ -131,7 +134,7 @@ def cifar10_vgg(input_shape=(32, 32, 3), num_classes: int = 10, augmentation: st
     model.add(layers.Dense(512, activation="relu"))
     model.add(layers.BatchNormalization())
     model.add(layers.Dropout(0.5))
-    model.add(layers.Dense(num_classes, activation="softmax"))
+    model.add(layers.Dense(num_classes, activation="softmax", dtype="float32"))
     return model
 
 
@@ -166,7 +169,7 @@ def filters_cnn(input_shape=(32, 32, 3), num_classes: int = 10, filters: int = 6
     model.add(layers.Conv2D(4 * filters, 3, padding="same", activation="relu", name="conv3"))
     model.add(layers.BatchNormalization())
     model.add(layers.GlobalAveragePooling2D())
-    model.add(layers.Dense(num_classes, activation="softmax"))
+    model.add(layers.Dense(num_classes, activation="softmax", dtype="float32"))
     return model
 
 
@@ -211,7 +214,7 @@ def alexnet(input_shape=(227, 227, 3), num_classes: int = 1000, grouped: bool = 
     model.add(layers.Dropout(0.5))
     model.add(layers.Dense(4096, activation="relu", name="fc7"))
     model.add(layers.Dropout(0.5))
-    model.add(layers.Dense(num_classes, activation="softmax", name="fc8"))
+    model.add(layers.Dense(num_classes, activation="softmax", dtype="float32", name="fc8"))
     return model
 
 
@@ -250,5 +253,5 @@ def depth_width_cnn(depth: int, width: int, fc_width: int = 128, fc_layers: int 
     model.add(layers.Flatten())
     for _ in range(fc_layers):
         model.add(layers.Dense(fc_width, activation="relu"))
-    model.add(layers.Dense(num_classes, activation="softmax"))
+    model.add(layers.Dense(num_classes, activation="softmax", dtype="float32"))
     return model
