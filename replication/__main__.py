@@ -1,4 +1,4 @@
-"""The command line: ``python -m replication {list,run,all,figures,readme,publish,report,notebook}``.
+"""The command line: ``python -m replication {list,run,all,figures,readme,publish,report,notebook,bench}``.
 
 Exit codes: 0 success, 1 a clear error about a file or an argument (one line, no traceback),
 2 a usage error, 130 interrupted (what finished is saved; the same command resumes).
@@ -14,7 +14,7 @@ from pathlib import Path
 # TensorFlow's C++ start-up chatter hides the messages that matter; warnings and errors stay.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from . import interrupts, registry  # noqa: E402
+from . import __version__, interrupts, registry  # noqa: E402
 from .errors import ReplicationError  # noqa: E402
 
 
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Re-run the claims of Lecture 6 (Convolutional Deep Neural Networks) and judge "
                     "each against the lecture's own numbers.",
     )
+    parser.add_argument("--version", action="version", version=f"replication {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p, running=True):
@@ -98,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="rerun even if a result with the same profile and config exists")
             p.add_argument("--deterministic", action="store_true",
                            help="deterministic ops (TensorFlow) so the same seed gives identical metrics")
-            p.add_argument("--quiet", action="store_true", help="no Keras progress bars")
+            p.add_argument("--quiet", action="store_true",
+                           help="no per-epoch output (default: Keras progress bars on a terminal, "
+                                "one plain line per epoch when the output is a file or a pipe)")
 
     p = sub.add_parser("list", help="the claims and their status")
     common(p, running=False)
@@ -113,8 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     dist.add_argument("--oracle", type=_oracle, metavar="HOST:PORT",
                       help="where the chief serves the oracle (KERASTUNER_ORACLE_IP/_PORT)")
     dist.add_argument("--tuner-id", metavar="NAME", help="a worker's unique name (KERASTUNER_TUNER_ID)")
-    p = sub.add_parser("all", help="run every claim (finished ones are skipped)")
+    p = sub.add_parser("all", help="run every claim (finished ones are skipped), then draw every "
+                                   "figure and write the report")
     common(p)
+    p.add_argument("--no-figures", action="store_true",
+                   help="stop after the claims: draw no figures and write no report")
+    p.add_argument("--report-dir", type=Path, default=Path("report"),
+                   help="where the report goes (default: report)")
     p = sub.add_parser("figures", help="regenerate every figure from saved results (no training)")
     common(p, running=False)
     p = sub.add_parser("readme", help="regenerate the README's claims table from the registry")
@@ -163,16 +171,24 @@ def _results_dir(args) -> Path:
 def _profile(args, log) -> str:
     if args.profile:
         return args.profile
-    from .training import default_profile
+    from .hardware import default_profile
 
     profile = default_profile()
     log(f"no --profile given: using '{profile}' ({'a GPU is' if profile == 'paper' else 'no GPU'} visible)")
     return profile
 
 
+def _verbosity(args) -> int:
+    """Keras's verbose: 0 with --quiet; progress bars (1) on a terminal; else one plain line per
+    epoch (2), so a log file or a pipe gets no terminal escape codes."""
+    if args.quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2
+
+
 def cmd_list(args, log) -> int:
+    from .display import print_table, summary_rows
     from .results import Store
-    from .runner import print_table, summary_rows
 
     store = Store(_results_dir(args))
     profile = args.profile or "quick"
@@ -186,7 +202,8 @@ def cmd_list(args, log) -> int:
 
 def cmd_run(args, log, claim_ids) -> int:
     from . import results
-    from .runner import print_table, run_claim, summary_rows
+    from .display import print_table, summary_rows
+    from .runner import run_claims
 
     results_dir = results.ensure_writable_dir(_results_dir(args))
     store = results.Store(results_dir)
@@ -206,17 +223,27 @@ def cmd_run(args, log, claim_ids) -> int:
             raise ReplicationError("--role worker needs --tuner-id NAME (unique per worker)")
     done = {}
     try:
-        for claim_id in claim_ids:
-            done[claim_id] = run_claim(
-                claim_id, profile=profile, store=store, dataset=args.dataset, seeds=args.seeds,
-                data_dir=args.data_dir, force=args.force, verbose=0 if args.quiet else 1,
-                deterministic=args.deterministic, log=log, role=role,
-                oracle=getattr(args, "oracle", None), tuner_id=getattr(args, "tuner_id", None))
+        done = run_claims(
+            claim_ids, profile=profile, store=store, dataset=args.dataset, seeds=args.seeds,
+            data_dir=args.data_dir, force=args.force, verbose=_verbosity(args),
+            deterministic=args.deterministic, log=log, role=role,
+            oracle=getattr(args, "oracle", None), tuner_id=getattr(args, "tuner_id", None),
+            into=done)
     finally:
-        done = {k: v for k, v in done.items() if not v.get("worker_only")}
-        if done:
+        shown = {k: v for k, v in done.items() if not v.get("worker_only")}
+        if shown:
             log("")
-            print_table(summary_rows(done), log)
+            print_table(summary_rows(shown), log)
+    if args.command == "all" and not args.no_figures:
+        from . import plotting, report
+
+        log("")
+        log("drawing every figure from the saved results (no training)")
+        plotting.regenerate_all(results_dir, profile=profile, log=log)
+        md, page = report.write(report.build(results_dir, profile, draw_figures=False, log=log),
+                                args.report_dir, log=log)
+        log(f"figures: {results_dir / profile}/<dataset>/figures/")
+        log(f"report: {page} (and {md})")
     return 0
 
 
@@ -273,7 +300,7 @@ def cmd_report(args, log) -> int:
 
 
 def cmd_notebook(args, log) -> int:
-    from . import notebook
+    from . import notebook, runner
 
     if args.check:
         if not notebook.is_current():
@@ -283,7 +310,8 @@ def cmd_notebook(args, log) -> int:
     if args.write:
         log(f"wrote {notebook.write_source()}")
         return 0
-    notebook.execute(_results_dir(args), args.profile, args.out, log=log)
+    profile = runner.ensure_results(_results_dir(args), args.profile, log=log)
+    notebook.execute(_results_dir(args), profile, args.out, log=log)
     return 0
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import results
+from . import display, results
 
 TARGETS = {"mnist-mlp": 0.9815, "mnist-cnn": 0.9937, "cifar10": 0.8986}  # the notebooks' finals
 
@@ -129,7 +129,7 @@ def time_to_accuracy(claim: str, recipe: str, data, *, max_epochs: int, max_seco
     first reaches the notebooks' final value; None where the cap came first."""
     import keras
 
-    from . import models, training
+    from . import models, optimizers
     from .data import Preprocess
     from .epochs import epoch_batches
 
@@ -149,7 +149,7 @@ def time_to_accuracy(claim: str, recipe: str, data, *, max_epochs: int, max_seco
         schedule = "constant Adam 1e-3, numpy arrays to fit"
     else:
         epochs = {"mnist-mlp": 5, "mnist-cnn": 4}[claim]  # the one-cycle schedule's full length
-        model.compile(optimizer=training.adam_one_cycle(2e-3, 0.2)(steps, epochs),
+        model.compile(optimizer=optimizers.one_cycle(2e-3, warmup_fraction=0.2)(steps, epochs),
                       loss="categorical_crossentropy", metrics=["accuracy"])
         _, feed = epoch_batches(data.train.x, data.train.y, 128, 10, pre, 0)
         model.fit(feed, epochs=epochs, validation_data=(x_test, y_test), callbacks=[stop], verbose=0)
@@ -209,7 +209,7 @@ def run(data_dir=None, out: Path = Path("benchmarks"), parts=("throughput", "mni
     its own provenance: commit, versions, hardware, time), so one part can be measured again.
     """
     from . import data as data_mod
-    from . import training
+    from . import hardware
 
     out = Path(out)
     here = results.provenance()
@@ -224,11 +224,11 @@ def run(data_dir=None, out: Path = Path("benchmarks"), parts=("throughput", "mni
             if key in previous:
                 report[key] = previous[key]
     for part in parts:
-        report["part_provenance"][part] = {**here, "measured": _utc_now()}
+        report["part_provenance"][part] = {**here, "measured": display.now()}
 
     def save():  # after every part: a later part's failure loses nothing measured
         report["peak_rss_mib"] = results.peak_rss_mib()
-        report["hardware_accelerators"] = training.accelerators()
+        report["hardware_accelerators"] = hardware.accelerators()
         out.mkdir(parents=True, exist_ok=True)
         results.atomic_write_json(out / "bench.json", report)
         results.atomic_write_text(out / "BENCH.md", markdown(report))
@@ -276,12 +276,6 @@ def run(data_dir=None, out: Path = Path("benchmarks"), parts=("throughput", "mni
         save()
     save()
     return report
-
-
-def _utc_now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def fast_recipe_from_result(saved: dict, source: str) -> dict:

@@ -11,11 +11,11 @@ import shutil
 from pathlib import Path
 
 from . import registry, results, verdicts
-from .runner import format_summary, format_value
+from .display import format_summary, format_value, hardware_text
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BENCH_MD = README.parent / "benchmarks" / "BENCH.md"  # written by `python -m replication bench`
-PROFILE_ORDER = ("paper", "quick", "smoke")
+PROFILE_ORDER = results.PROFILE_ORDER
 
 
 def _best_result(store: results.Store, claim: registry.Claim):
@@ -24,14 +24,6 @@ def _best_result(store: results.Store, claim: registry.Claim):
         if found is not None:
             return found
     return None
-
-
-def _hardware(result: dict) -> str:
-    hw = result["provenance"]["hardware"]
-    acc = hw.get("accelerators")
-    if isinstance(acc, list) and acc:
-        return ", ".join(acc)
-    return f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores)"
 
 
 def claims_table(results_dir: Path | None = None) -> str:
@@ -69,7 +61,7 @@ def runtime_table(results_dir: Path | None = None) -> str:
         commit = (r["provenance"]["git"].get("commit") or "?")[:8]
         note = f" (of which {reused / 60:.1f} min in runs reused from an earlier invocation)" if reused > 0 else ""
         lines.append(f"| {r['profile']} | `{r['claim']}` ({r['dataset']}) | {r['n']} | "
-                     f"{seconds / 60:.1f} min{note} | {_hardware(r)} | {commit} |")
+                     f"{seconds / 60:.1f} min{note} | {hardware_text(r['provenance']['hardware'])} | {commit} |")
     for profile, total in totals.items():
         lines.append(f"| {profile} | **all of the above** | | **{total / 60:.1f} min** | | |")
     return "\n".join(lines)

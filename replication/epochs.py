@@ -14,7 +14,12 @@ import keras
 import numpy as np
 
 from . import interrupts
-from .training import epoch_seed
+from .evaluation import flip_tta_predict, loss_and_accuracy
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A seed for one epoch of one run, independent of where the run was resumed."""
+    return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1)[0] % (2**31 - 1))
 
 
 class ShuffledBatches(keras.utils.PyDataset):
@@ -166,7 +171,7 @@ class EpochCounter(keras.callbacks.Callback):
 class TestCurve(keras.callbacks.Callback):
     """After every epoch: the test set's loss and accuracy, plain and with flip test-time
     augmentation, added to the logs as ``val_loss``, ``val_accuracy``, ``val_loss_tta`` and
-    ``val_accuracy_tta`` (Keras's names for held-out data; :func:`training.read_history` turns
+    ``val_accuracy_tta`` (Keras's names for held-out data; :func:`replication.training.read_history` turns
     them into ``test_*``). For curves only: nothing stops, selects or checkpoints on them.
 
     Place it after :class:`EpochTimer` (so ``epoch_time_s`` is training time only) and before
@@ -178,8 +183,6 @@ class TestCurve(keras.callbacks.Callback):
         self.x, self.y, self.batch_size = x_test, y_test, int(batch_size)
 
     def on_epoch_end(self, epoch, logs=None):
-        from .training import flip_tta_predict, loss_and_accuracy
-
         if logs is None:
             return
         probs, probs_tta = flip_tta_predict(self.model, self.x, self.batch_size)

@@ -47,9 +47,10 @@ results_dir = "results"  # the folder `python -m replication all` saved its resu
 SETUP_TEXT = """\
 ## The results
 
-`report.ensure_results` picks the profile; when there are no results at all, it runs every claim in
-`smoke` (a few seconds each on ~1,000 images) so that the rest of the notebook has something to show.
-`report.build` reads every claim of the registry, run or not, with its figures. The table below says
+`report.pick_profile` picks the most faithful profile that has results (`python -m replication
+notebook` first runs every claim in `smoke`, a few seconds each on ~1,000 images, when there are no
+results at all). `report.build` reads every claim of the registry, run or not, with its figures; this
+notebook only reads results. The table below says
 where the numbers come from: package versions, git commit, hardware and profile."""
 
 SETUP_CODE = """\
@@ -57,9 +58,10 @@ from IPython.display import Image, Markdown, display
 
 from replication import report
 
-profile = report.ensure_results(results_dir, profile)
+profile = report.pick_profile(results_dir, profile)
 tour = report.build(results_dir, profile)
 display(Markdown(report.header_markdown(tour)))
+display(Markdown(report.environment_markdown(tour)))
 
 
 def show(claim_id):

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime as dt
 import html
 import os
 import re
 from pathlib import Path
 
-from . import registry, results, verdicts
-from .registry import PROFILES
-from .runner import format_summary, format_value
+from . import claims, display, registry, results, verdicts
+from .display import format_summary, format_value
+from .results import pick_profile
 
 DEFAULT_OUT = Path("report")
-PROFILE_ORDER = ("paper", "quick", "smoke")  # the most faithful profile with results is the default
 PROFILE_NOTES = {
     "paper": "the lecture's settings (epochs, batch size, optimiser), at least 3 seeds",
     "quick": "each claim's stated 2-core CPU budget; fewer seeds, sometimes fewer epochs or images "
@@ -142,34 +140,14 @@ class Report:
 # Building it from the registry and the results store
 
 
-def profiles_with_results(results_dir: str | os.PathLike) -> list[str]:
-    """The profiles that hold at least one result, most faithful first."""
-    root = Path(results_dir)
-    return [p for p in PROFILE_ORDER if any((root / p).glob("*/*/result.json"))]
-
-
-def pick_profile(results_dir: str | os.PathLike, profile: str | None = None) -> str | None:
-    """``profile`` if given, else the most faithful profile with results (paper > quick > smoke)."""
-    if profile is not None:
-        if profile not in PROFILES:
-            from .errors import ReplicationError
-
-            raise ReplicationError(f"--profile: unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
-        return profile
-    found = profiles_with_results(results_dir)
-    return found[0] if found else None
-
-
 def figure_path(results_dir: Path, profile: str, dataset: str, name: str) -> Path:
     return Path(results_dir) / profile / dataset / "figures" / f"{name}.png"
 
 
 def _config_deviations(claim: registry.Claim, result: dict) -> list[str]:
     """How this run's config differs from the claim's ``paper`` config (the lecture's settings)."""
-    from .runner import claim_module
-
     try:
-        paper = results.to_jsonable(dataclasses.asdict(claim_module(claim).PROFILES["paper"]))
+        paper = results.to_jsonable(dataclasses.asdict(claims.profiles(claim.id)["paper"]))
     except Exception:  # a claim module that cannot be imported here: say nothing rather than guess
         return []
     cut = [f"{key} {_plain(ours)} instead of {_plain(paper[key])}"
@@ -239,7 +217,7 @@ def build(results_dir: str | os.PathLike, profile: str | None = None, *, draw_fi
     profile = pick_profile(results_dir, profile)
     if profile is None:
         entries = tuple(Entry(c, c.dataset, None, (), c.deviations) for c in registry.CLAIMS.values())
-        return Report(results_dir, None, entries, (), _now())
+        return Report(results_dir, None, entries, (), display.now())
 
     found: list[tuple[registry.Claim, str, dict | None]] = []
     datasets = sorted(p.name for p in (results_dir / profile).iterdir() if p.is_dir())
@@ -272,30 +250,7 @@ def build(results_dir: str | os.PathLike, profile: str | None = None, *, draw_fi
         env = {k: v for k, v in prov.items() if k != "peak_rss_mib_process_so_far"}
         if env not in environments:
             environments.append(env)
-    return Report(results_dir, profile, tuple(entries), tuple(environments), _now())
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def ensure_results(results_dir: str | os.PathLike, profile: str | None = None, *, data_dir=None,
-                   log=print) -> str:
-    """The profile to show; when it (or, with no ``profile``, every profile) has no results, run
-    every claim in ``smoke`` and draw its figures, so that there is something to show."""
-    chosen = pick_profile(results_dir, profile)
-    if chosen is not None and chosen in profiles_with_results(results_dir):
-        return chosen
-    from .plotting import regenerate_all
-    from .runner import run_claim
-
-    where = f"profile {profile}" if profile else "any profile"
-    log(f"no results for {where} under {results_dir}: running every claim in smoke (seconds each)")
-    store = results.Store(results.ensure_writable_dir(Path(results_dir)))
-    for claim_id in registry.CLAIMS:
-        run_claim(claim_id, profile="smoke", store=store, data_dir=data_dir, verbose=0, log=log)
-    regenerate_all(Path(results_dir), profile="smoke", log=log)
-    return "smoke"
+    return Report(results_dir, profile, tuple(entries), tuple(environments), display.now())
 
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "svhn": "SVHN"}
@@ -319,7 +274,7 @@ def run_line(result: dict) -> str:
     prov = result.get("provenance", {})
     git = prov.get("git", {})
     commit = (git.get("commit") or "unknown")[:8] + (" (uncommitted changes)" if git.get("dirty") else "")
-    return (f"{result.get('finished', '?')}, commit {commit}, {hardware_text(prov.get('hardware', {}))}, "
+    return (f"{result.get('finished', '?')}, commit {commit}, {display.hardware_text(prov.get('hardware', {}))}, "
             f"{result['dataset']} ({data_text(result)})")
 
 
@@ -332,29 +287,28 @@ def data_text(result: dict) -> str:
     return f"{data.get('n_train', '?')} training / {data.get('n_test', '?')} test images, {checked}"
 
 
-def hardware_text(hw: dict) -> str:
-    acc = hw.get("accelerators")
-    cpu = f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores)"
-    if isinstance(acc, list) and acc:
-        return f"{', '.join(acc)}; {cpu}"
-    return f"CPU only: {cpu}"
+ENVIRONMENT_HEADER = ("claim", "git commit", "finished", "hardware", "software")
 
 
-def environment_rows(prov: dict) -> list[tuple[str, str]]:
+def software_text(prov: dict) -> str:
     v = prov.get("versions", {})
-    git = prov.get("git", {})
-    commit = git.get("commit") or "unknown"
-    if git.get("dirty"):
-        commit += " (with uncommitted changes under replication/)"
-    packages = ", ".join(f"{k} {val}" for k, val in v.items() if k not in ("python", "keras_backend"))
-    return [
-        ("git commit", commit),
-        ("hardware", hardware_text(prov.get("hardware", {}))),
-        ("platform", prov.get("hardware", {}).get("platform", "?")),
-        ("Python", v.get("python", "?")),
-        ("Keras backend", v.get("keras_backend", "?")),
-        ("packages", packages),
-    ]
+    packages = ", ".join(f"{k} {val}" for k, val in v.items()
+                         if k not in ("python", "keras_backend", "replication"))
+    return f"Python {v.get('python', '?')}, Keras backend {v.get('keras_backend', '?')}; {packages}"
+
+
+def environment_rows(report: Report) -> list[tuple[str, ...]]:
+    """One row per result: where and with what it was computed (commit, time, machine, packages)."""
+    rows = []
+    for e in report.entries:
+        if e.result is None or not (prov := e.result.get("provenance")):
+            continue
+        git = prov.get("git", {})
+        commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
+        ds = "" if e.dataset == e.claim.dataset else f" ({e.dataset})"
+        rows.append((f"{e.claim.id}{ds}", commit, e.result.get("finished", "?"),
+                     display.hardware_text(prov.get("hardware", {})), software_text(prov)))
+    return rows
 
 
 def _header_rows(report: Report) -> list[tuple[str, str]]:
@@ -377,14 +331,17 @@ def _md_table(rows, header=("", "")) -> list[str]:
 
 
 def header_markdown(report: Report) -> str:
-    """The environment header (also shown by the tour notebook)."""
-    lines = _md_table(_header_rows(report), ("", ""))
-    if not report.environments:
-        lines += ["", "No claim has run: there is no environment to report."]
-    for i, prov in enumerate(report.environments):
-        title = "Environment" if len(report.environments) == 1 else f"Environment {i + 1} of {len(report.environments)}"
-        lines += ["", f"**{title}** (recorded by the runs)", "", *_md_table(environment_rows(prov))]
-    return "\n".join(lines)
+    """What the report shows: profile, results folder, time, claims run (also in the tour)."""
+    return "\n".join(_md_table(_header_rows(report), ("", "")))
+
+
+def environment_markdown(report: Report) -> str:
+    """One table: each result's commit, time, machine and packages (also in the tour)."""
+    rows = environment_rows(report)
+    if not rows:
+        return "No claim has run: there is no environment to report."
+    lines = ["| " + " | ".join(ENVIRONMENT_HEADER) + " |", "|" + "---|" * len(ENVIRONMENT_HEADER)]
+    return "\n".join(lines + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows])
 
 
 def entry_markdown(entry: Entry, footnotes: dict[str, int] | None = None,
@@ -443,6 +400,8 @@ def render_markdown(report: Report, figure_links: dict[Path, str] | None = None)
         lines.append("| " + " | ".join(cells) + " |")
     for e in report.entries:
         lines += ["", f'<a id="{e.anchor}"></a>', "", entry_markdown(e, footnotes, figure_links)]
+    lines += ["", "## Environment", "", "Where each result was computed (recorded by the run).", "",
+              environment_markdown(report)]
     if footnotes:
         lines += ["", "## Deviations from the lecture", ""]
         lines += [f"[^{n}]: {text}" for text, n in footnotes.items()]
@@ -495,12 +454,6 @@ def render_html(report: Report) -> str:
             "lecture's own numbers. Generated by <code>python -m replication report</code> from the "
             "claim registry and the saved results.</p>",
             _html_table([(f"<strong>{_h(k)}</strong>", _h(v)) for k, v in _header_rows(report)])]
-    if not report.environments:
-        body.append("<p>No claim has run: there is no environment to report.</p>")
-    for i, prov in enumerate(report.environments):
-        title = "Environment" if len(report.environments) == 1 else f"Environment {i + 1} of {len(report.environments)}"
-        body += [f"<h3>{title} (recorded by the runs)</h3>",
-                 _html_table([(f"<strong>{_h(k)}</strong>", _h(v)) for k, v in environment_rows(prov)])]
     body.append("<h2>Claims</h2>")
     body.append(_html_table(
         [(f'<a href="#{e.anchor}"><code>{_h(row[0])}</code></a>', _h(row[1]), _h(row[2]),
@@ -528,6 +481,11 @@ def render_html(report: Report) -> str:
             else:
                 body.append(f'<figure><img alt="{_h(fig.name)}" src="{_data_uri(fig.path)}">'
                             f"<figcaption>{_h(fig.name)}</figcaption></figure>")
+    body.append('<h2 id="environment">Environment</h2>')
+    body.append("<p>Where each result was computed (recorded by the run).</p>")
+    env = environment_rows(report)
+    body.append(_html_table([tuple(_h(c) for c in row) for row in env], header=ENVIRONMENT_HEADER)
+                if env else "<p>No claim has run: there is no environment to report.</p>")
     if footnotes:
         body.append("<h2 id=\"deviations\">Deviations from the lecture</h2><ol>")
         body += [f'<li id="fn-{n}">{_h(text)}</li>' for text, n in footnotes.items()]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import hardware
 from .errors import ResultError
 
 RESULTS_DIR_ENV = "REPLICATION_RESULTS_DIR"
@@ -165,6 +166,26 @@ class Store:
             yield path, read_json(path)
 
 
+# The profiles, most faithful first (registry.PROFILES names the same three).
+PROFILE_ORDER = ("paper", "quick", "smoke")
+
+
+def profiles_with_results(results_dir: str | os.PathLike) -> list[str]:
+    """The profiles that hold at least one result, most faithful first."""
+    root = Path(results_dir)
+    return [p for p in PROFILE_ORDER if any((root / p).glob("*/*/result.json"))]
+
+
+def pick_profile(results_dir: str | os.PathLike, profile: str | None = None) -> str | None:
+    """``profile`` if given, else the most faithful profile with results (paper > quick > smoke)."""
+    if profile is not None:
+        if profile not in PROFILE_ORDER:
+            raise ResultError(f"--profile: unknown profile {profile!r}; choose from {', '.join(PROFILE_ORDER)}")
+        return profile
+    found = profiles_with_results(results_dir)
+    return found[0] if found else None
+
+
 def ensure_writable_dir(path: Path, what: str = "--results-dir") -> Path:
     path = Path(path)
     try:
@@ -195,23 +216,6 @@ def git_commit() -> dict:
     return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
 
 
-def hardware() -> dict:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    info = {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform()}
-    try:
-        from .training import accelerators
-
-        info["accelerators"] = accelerators()
-    except Exception as exc:  # no backend importable: still record the CPU
-        info["accelerators"] = f"unknown ({type(exc).__name__})"
-    return info
-
-
 def versions() -> dict:
     from importlib import metadata
 
@@ -238,5 +242,5 @@ def peak_rss_mib() -> float | None:
 
 
 def provenance() -> dict:
-    return {"versions": versions(), "git": git_commit(), "hardware": hardware(),
+    return {"versions": versions(), "git": git_commit(), "hardware": hardware.info(),
             "peak_rss_mib_process_so_far": peak_rss_mib()}

@@ -1,21 +1,20 @@
-"""Run claims: configs per profile, prerequisites, skip-if-done, verdicts, the summary table."""
+"""Run claims: configs per profile, prerequisites, skip-if-done, verdicts, saving the result.
+
+The one module that trains on behalf of others: ``all``, ``report`` and ``notebook`` come here
+for results they lack (:func:`ensure_results`); reports, docs and figures only read.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import importlib
 import shutil
 import time
+from pathlib import Path
 
-from . import interrupts, registry, results, verdicts
+from . import claims, display, interrupts, registry, results, verdicts
+from .context import Prerequisite, RunContext
 from .errors import ReplicationError, ResultError
 from .registry import PROFILES
-from .training import RunContext, take_reused_seconds
-
-
-def claim_module(claim: registry.Claim):
-    return importlib.import_module(f"replication.claims.{claim.module}")
 
 
 def make_config(claim_id: str, profile: str, dataset: str | None = None, seeds=None):
@@ -23,7 +22,7 @@ def make_config(claim_id: str, profile: str, dataset: str | None = None, seeds=N
     claim = registry.get(claim_id)
     if profile not in PROFILES:
         raise ReplicationError(f"--profile: unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
-    config = claim_module(claim).PROFILES[profile]
+    config = claims.profiles(claim_id)[profile]
     changes = {}
     if dataset is not None and claim.needs_data:
         changes["dataset"] = dataset
@@ -32,8 +31,9 @@ def make_config(claim_id: str, profile: str, dataset: str | None = None, seeds=N
     return dataclasses.replace(config, **changes)
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+def config_fingerprint(claim_id: str, config, deterministic: bool) -> str:
+    return results.fingerprint({"claim": claim_id, "config": dataclasses.asdict(config),
+                                "deterministic": deterministic})
 
 
 def release_memory() -> None:
@@ -56,7 +56,7 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
     claim = registry.get(claim_id)
     config = make_config(claim_id, profile, dataset, seeds)
     config_dict = dataclasses.asdict(config)
-    fp = results.fingerprint({"claim": claim_id, "config": config_dict, "deterministic": deterministic})
+    fp = config_fingerprint(claim_id, config, deterministic)
     ds = config.dataset
 
     try:
@@ -72,34 +72,32 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
 
     prerequisites = {}
     for req in claim.requires:
-        req_config = make_config(req, profile, ds, seeds)
-        req_fp = results.fingerprint({"claim": req, "config": dataclasses.asdict(req_config),
-                                      "deterministic": deterministic})
+        req_fp = config_fingerprint(req, make_config(req, profile, ds, seeds), deterministic)
         have = store.load(profile, ds, req)
         if have is None or have.get("fingerprint") != req_fp:
             log(f"[{claim_id}] needs the trained models of {req}: training prerequisite {req} first")
-        prerequisites[req] = run_claim(req, profile=profile, store=store, dataset=ds, seeds=seeds,
-                                       data_dir=data_dir, force=False, verbose=verbose,
-                                       deterministic=deterministic, loader=loader, log=log)
-        prerequisites[req]["_dir"] = str(store.claim_dir(profile, ds, req))
+        prerequisites[req] = Prerequisite(
+            req, run_claim(req, profile=profile, store=store, dataset=ds, seeds=seeds,
+                           data_dir=data_dir, force=False, verbose=verbose,
+                           deterministic=deterministic, loader=loader, log=log),
+            store.claim_dir(profile, ds, req))
 
     claim_dir = store.claim_dir(profile, ds, claim_id)
-    runs = claim_dir / "runs" / fp
-    ctx = RunContext(work_dir=runs, data_dir=data_dir, verbose=verbose, deterministic=deterministic,
-                     loader=loader, prerequisites=prerequisites, force=force, role=role, oracle=oracle,
-                     tuner_id=tuner_id)
+    ctx = RunContext(claim_dir=claim_dir, fingerprint=fp, data_dir=data_dir, verbose=verbose,
+                     deterministic=deterministic, loader=loader, prerequisites=prerequisites,
+                     force=force, role=role, oracle=oracle, tuner_id=tuner_id)
+    runs = ctx.work_dir
     if claim.needs_data:
         ctx.dataset(ds)  # bad data fails here, before anything saved is touched
     log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
-    started, t0 = _now(), time.perf_counter()
-    take_reused_seconds()  # count only this claim's reused runs
+    started, t0 = display.now(), time.perf_counter()
     # --force trains afresh, but the old runs are only deleted once the new ones have finished.
     old_runs = runs.with_name(f".{fp}.replaced") if force and runs.exists() else None
     if old_runs is not None:
         shutil.rmtree(old_runs, ignore_errors=True)
         runs.rename(old_runs)
     try:
-        out = claim_module(claim).run(config, ctx)
+        out = claims.module(claim_id).run(config, ctx)
     except BaseException:
         if old_runs is not None and not runs.exists():
             old_runs.rename(runs)
@@ -107,7 +105,7 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
     finally:
         release_memory()
     wall = time.perf_counter() - t0
-    reused = take_reused_seconds()
+    reused = ctx.reused_seconds
     if out.get("worker_only"):  # a distributed sweep's worker: the chief writes the result
         log(f"[{claim_id}] worker {tuner_id}: no trials left ({wall:.0f} s)")
         return out
@@ -148,7 +146,7 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
         "provenance": results.provenance(),
         "runs_dir": f"runs/{fp}",
         "started": started,
-        "finished": _now(),
+        "finished": display.now(),
         "wall_time_s": wall,
         # Finished seed runs taken over from an earlier invocation, not trained again: their own
         # wall time (the claim's compute is wall_time_s + this).
@@ -157,44 +155,37 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
     path = store.save(result, arrays)
     if old_runs is not None:
         shutil.rmtree(old_runs, ignore_errors=True)
-    log(f"[{claim_id}] {verdict['verdict']}: {format_summary(claim, summary[claim.metric])} "
+    log(f"[{claim_id}] {verdict['verdict']}: {display.format_summary(claim, summary[claim.metric])} "
         f"({wall:.0f} s) -> {path}")
     return result
 
 
-def format_value(claim: registry.Claim, value) -> str:
-    if value is None:
-        return "-"
-    return f"{100 * value:.2f}%" if claim.percent else f"{value:.4g}"
+def run_claims(claim_ids, *, log=print, into: dict | None = None, **kwargs) -> dict[str, dict]:
+    """:func:`run_claim` for each id in turn, saying which of how many and the time so far.
+    ``into``: the dict to fill (so a caller still has the finished ones after an interruption)."""
+    done, t0 = (into if into is not None else {}), time.perf_counter()
+    for i, claim_id in enumerate(claim_ids, 1):
+        if len(claim_ids) > 1:
+            log(f"== claim {i} of {len(claim_ids)}: {claim_id} "
+                f"(elapsed {display.duration(time.perf_counter() - t0)})")
+        done[claim_id] = run_claim(claim_id, log=log, **kwargs)
+    if len(claim_ids) > 1:
+        log(f"== {len(claim_ids)} claims in {display.duration(time.perf_counter() - t0)}")
+    return done
 
 
-def format_summary(claim: registry.Claim, s: dict) -> str:
-    if not s or s.get("mean") is None:
-        return "-"
-    if claim.percent:
-        return f"{100 * s['mean']:.2f} ± {100 * s['std']:.2f}% (n={s['n']})"
-    return f"{s['mean']:.4g} ± {s['std']:.2g} (n={s['n']})"
+def ensure_results(results_dir, profile: str | None = None, *, data_dir=None, log=print) -> str:
+    """The profile to show; when it (or, with no ``profile``, every profile) has no results, run
+    every claim in ``smoke`` and draw its figures, so that there is something to show."""
+    from . import plotting
 
-
-def summary_rows(found: dict[str, dict | None]) -> list[tuple[str, str, str, str]]:
-    """(claim, lecture value, reproduced, verdict) for each claim id -> result or None."""
-    rows = []
-    for claim_id, result in found.items():
-        claim = registry.get(claim_id)
-        lecture = format_value(claim, claim.expected) if claim.lecture_value else "-"
-        if result is None:
-            rows.append((claim_id, lecture, "-", verdicts.NOT_RUN))
-            continue
-        rows.append((claim_id, lecture, format_summary(claim, result["summary"][claim.metric]),
-                     result["verdict"]))
-    return rows
-
-
-def print_table(rows, log=print) -> None:
-    header = ("claim", "lecture", "reproduced (mean ± std, n)", "verdict")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    log(line.format(*header))
-    log(line.format(*("-" * w for w in widths)))
-    for r in rows:
-        log(line.format(*r))
+    chosen = results.pick_profile(results_dir, profile)
+    if chosen is not None and chosen in results.profiles_with_results(results_dir):
+        return chosen
+    where = f"profile {profile}" if profile else "any profile"
+    log(f"no results for {where} under {results_dir}: running every claim in smoke (seconds each)")
+    store = results.Store(results.ensure_writable_dir(Path(results_dir)))
+    for claim_id in registry.CLAIMS:
+        run_claim(claim_id, profile="smoke", store=store, data_dir=data_dir, verbose=0, log=log)
+    plotting.regenerate_all(Path(results_dir), profile="smoke", log=log)
+    return "smoke"

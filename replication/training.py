@@ -1,15 +1,15 @@
-"""Training: seeds, the distribution strategy, resumable fits, per-seed caching.
+"""Training: seeds, resumable fits, per-seed caching, and the block of a result they make.
 
-Everything here is backend-agnostic Keras 3 except :func:`strategy`, which is the one place that
-knows about ``tf.distribute`` and ``keras.distribution``.
+Backend-agnostic Keras 3. The strategy comes from :mod:`replication.hardware`, optimizers from
+:mod:`replication.optimizers`, the per-epoch callbacks and batches from :mod:`replication.epochs`.
 
 A fit is resumable and reproducible across a crash:
 
 - ``keras.callbacks.BackupAndRestore(double_checkpoint=True)`` saves weights, optimizer and epoch
   after every epoch, and restores them when the same command runs again;
 - saved weights carry neither the shuffling state nor the dropout/augmentation random state, so
-  :class:`EpochSeed` derives both from ``(seed, epoch)`` at the start of every epoch: where a run
-  resumed changes neither the batches nor the masks;
+  :class:`epochs.EpochSeed` derives both from ``(seed, epoch)`` at the start of every epoch: where
+  a run resumed changes neither the batches nor the masks;
 - ``CSVLogger(append=True)`` keeps the curve of the epochs before a crash;
 - a finished seed writes ``done.json`` last (atomically), and is never trained again for the same
   configuration.
@@ -17,96 +17,16 @@ A fit is resumable and reproducible across a crash:
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from . import interrupts, results
-
-# --------------------------------------------------------------------------------------------
-# Backend, hardware, strategy
-
-
-def backend() -> str:
-    import keras
-
-    return keras.backend.backend()
-
-
-def accelerators() -> list[str]:
-    """Names of the visible GPUs/TPUs for the active backend (empty on a CPU)."""
-    name = backend()
-    if name == "tensorflow":
-        import tensorflow as tf
-
-        names = []
-        for gpu in tf.config.list_physical_devices("GPU"):
-            # The model name ("NVIDIA H100 ...") where TensorFlow knows it, else the device path.
-            details = tf.config.experimental.get_device_details(gpu)
-            names.append(details.get("device_name") or gpu.name)
-        return names
-    if name == "jax":
-        import jax
-
-        return [getattr(d, "device_kind", str(d)) for d in jax.devices() if d.platform != "cpu"]
-    if name == "torch":
-        import torch
-
-        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    return []
-
-
-def default_profile() -> str:
-    """``paper`` where an accelerator is visible, else ``quick``."""
-    return "paper" if accelerators() else "quick"
-
-
-_STRATEGY = None
-
-
-def strategy():
-    """The one distribution strategy every training run and the tuner use.
-
-    TensorFlow: ``MirroredStrategy`` over all visible GPUs, the default strategy on a CPU.
-    JAX: ``keras.distribution.DataParallel`` over all devices, set globally with
-    ``keras.distribution.set_distribution``; returns None, because Keras Tuner 1.4 takes only
-    ``tf.distribute`` strategies.
-    """
-    global _STRATEGY
-    if _STRATEGY is not None:
-        return _STRATEGY
-    name = backend()
-    if name == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        _STRATEGY = tf.distribute.MirroredStrategy() if gpus else tf.distribute.get_strategy()
-        return _STRATEGY
-    if name == "jax":
-        import jax
-        import keras
-
-        devices = jax.devices()
-        if len(devices) > 1 and keras.distribution.distribution() is None:
-            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
-    return None
-
-
-@contextlib.contextmanager
-def distribution_scope():
-    """Build and compile models inside this (the strategy's scope on TensorFlow)."""
-    s = strategy()
-    if s is not None and hasattr(s, "scope"):
-        with s.scope():
-            yield
-    else:
-        yield
+from . import interrupts, optimizers, results
+from .evaluation import flip_tta_predict, loss_and_accuracy
+from .hardware import backend, distribution_scope
 
 
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -118,146 +38,6 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A seed for one epoch of one run, independent of where the run was resumed."""
-    return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1)[0] % (2**31 - 1))
-
-
-# --------------------------------------------------------------------------------------------
-# Runtime context
-
-
-@dataclasses.dataclass
-class RunContext:
-    """Where a claim runs: data, its results folder, verbosity. Not part of the config."""
-
-    work_dir: Path  # <results>/<profile>/<dataset>/<claim>/runs/<fingerprint>
-    data_dir: Path | None = None
-    verbose: int = 1
-    deterministic: bool = False
-    loader: Callable | None = None  # name -> Dataset; tests inject synthetic data here
-    prerequisites: dict = dataclasses.field(default_factory=dict)  # claim id -> result dict
-    force: bool = False  # --force: a claim may delete state of its own (the tuner's project)
-    role: str | None = None  # Keras Tuner's distributed mode: "chief", "worker" or None
-    oracle: str | None = None  # HOST:PORT of the chief's oracle
-    tuner_id: str | None = None  # a worker's name
-    _cache: dict = dataclasses.field(default_factory=dict)
-
-    def dataset(self, name: str):
-        if name not in self._cache:
-            if self.loader is not None:
-                self._cache[name] = self.loader(name)
-            else:
-                from . import data
-
-                verify = os.environ.get("REPLICATION_NO_VERIFY", "") == ""
-                self._cache[name] = data.load(name, self.data_dir, verify=verify)
-        return self._cache[name]
-
-    def run_dir(self, *parts) -> Path:
-        path = Path(self.work_dir, *[str(p) for p in parts])
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-
-# --------------------------------------------------------------------------------------------
-# One seed, resumable
-
-
-def adam(learning_rate: float = 1e-3):
-    def make(steps_per_epoch: int, epochs: int):
-        import keras
-
-        return keras.optimizers.Adam(learning_rate=learning_rate)
-
-    return make
-
-
-def warmup_cosine(peak_lr: float, *, optimizer: str = "sgd", warmup_fraction: float = 0.2,
-                  start_fraction: float = 0.1, momentum: float = 0.9, nesterov: bool = True,
-                  weight_decay: float | None = None):
-    """A one-cycle-style schedule: a linear warm-up, then a cosine decay to 0 at the last step.
-
-    The learning rate climbs from ``start_fraction * peak_lr`` to ``peak_lr`` over the first
-    ``warmup_fraction`` of all steps and falls to 0 by the last step of the last epoch (Keras's
-    ``CosineDecay`` with ``warmup_target``). ``optimizer``: ``"sgd"`` (with ``momentum`` and
-    ``nesterov``) or ``"adamw"``. ``weight_decay`` is Keras's decoupled decay (each step
-    multiplies weights by ``1 - lr * weight_decay``; for SGD the same as an L2 penalty of that size).
-    The schedule counts optimizer steps, which BackupAndRestore saves, so a resumed run continues it.
-    """
-    if optimizer not in ("sgd", "adamw"):
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose 'sgd' or 'adamw'")
-
-    def make(steps_per_epoch: int, epochs: int):
-        import keras
-
-        total = max(1, int(steps_per_epoch) * int(epochs))
-        warmup = min(total - 1, max(0, round(warmup_fraction * total)))
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=start_fraction * peak_lr, decay_steps=max(1, total - warmup),
-            alpha=0.0, warmup_target=peak_lr, warmup_steps=warmup)
-        if optimizer == "sgd":
-            return keras.optimizers.SGD(schedule, momentum=momentum, nesterov=nesterov,
-                                        weight_decay=weight_decay)
-        return keras.optimizers.AdamW(schedule, weight_decay=weight_decay if weight_decay is not None else 0.004)
-
-    return make
-
-
-def flip_tta_predict(model, x: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities, flip-TTA probabilities): the model on ``x`` (NHWC), and the mean of that
-    and the model on ``x`` mirrored left-right. Random layers are off (inference)."""
-    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype="float32")
-    flipped = np.asarray(model.predict(x[:, :, ::-1, :], batch_size=batch_size, verbose=0), dtype="float32")
-    return probs, (probs + flipped) / 2
-
-
-# Wall seconds of the finished runs that fit_seed handed back instead of training again (from an
-# earlier invocation of the same claim: interrupted, or its result set aside). The runner adds them
-# to the claim's time, so that a reassembled result does not look as cheap as its reassembly.
-_REUSED = {"seconds": 0.0}
-
-
-def take_reused_seconds() -> float:
-    """The reused runs' wall seconds since the last call (and reset to zero)."""
-    seconds, _REUSED["seconds"] = _REUSED["seconds"], 0.0
-    return seconds
-
-
-def loss_and_accuracy(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Cross-entropy (no label smoothing) and accuracy of class probabilities against int labels."""
-    labels = np.asarray(labels).astype("int64")
-    p = np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)
-    return float(-np.log(p).mean()), float((probs.argmax(1) == labels).mean())
-
-
-def adam_one_cycle(peak_learning_rate: float = 2e-3, warmup_fraction: float = 0.2,
-                   start_fraction: float = 0.1):
-    """Adam with a one-cycle-like schedule over the whole run (a factory, like :func:`adam`).
-
-    The learning rate rises linearly from ``start_fraction * peak`` to the peak over the first
-    ``warmup_fraction`` of all steps, then follows a cosine down to 0 at the last step. The step
-    count is the optimizer's own, which BackupAndRestore restores, so a resumed run continues the
-    schedule where it stopped.
-    """
-
-    def make(steps_per_epoch: int, epochs: int):
-        import keras
-
-        total = max(int(steps_per_epoch) * int(epochs), 1)
-        warmup = int(round(warmup_fraction * total))
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=start_fraction * peak_learning_rate,
-            decay_steps=max(total - warmup, 1),
-            alpha=0.0,
-            warmup_target=peak_learning_rate,
-            warmup_steps=warmup,
-        )
-        return keras.optimizers.Adam(learning_rate=schedule)
-
-    return make
 
 
 def fit_seed(
@@ -278,6 +58,7 @@ def fit_seed(
     extra_callbacks=(),
     label_smoothing: float = 0.0,
     test_time_flip: bool = False,
+    on_reuse: Callable[[float], None] | None = None,
 ) -> dict:
     """Train one seed (or reuse its finished run) and return its record.
 
@@ -292,7 +73,8 @@ def fit_seed(
     augmentation (:func:`flip_tta_predict`): the record gains ``test_loss_tta`` and
     ``test_accuracy_tta``, the history ``test_loss_tta`` and ``test_accuracy_tta`` per epoch (its
     per-epoch ``test_loss`` is then plain cross-entropy, computed by :class:`epochs.TestCurve`),
-    and ``test_probs.npz`` a ``probs_tta`` array.
+    and ``test_probs.npz`` a ``probs_tta`` array. ``on_reuse(seconds)`` is told the wall time of
+    a finished run that is handed back instead of trained again.
     """
     import keras
 
@@ -310,7 +92,8 @@ def fit_seed(
     done = run_dir / "done.json"
     if done.exists():
         record = results.read_json(done)
-        _REUSED["seconds"] += float(record.get("wall_time_s") or 0.0)
+        if on_reuse is not None:
+            on_reuse(float(record.get("wall_time_s") or 0.0))
         return record
 
     set_seed(seed, deterministic)
@@ -318,7 +101,7 @@ def fit_seed(
         model = build_model()
         steps = math.ceil(len(dataset.train) / batch_size)
         model.compile(
-            optimizer=(optimizer or adam())(steps, epochs),
+            optimizer=(optimizer or optimizers.adam())(steps, epochs),
             loss=(keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
                   if label_smoothing else "categorical_crossentropy"),
             metrics=["accuracy"],
@@ -383,7 +166,7 @@ def fit_seed(
     return record
 
 
-def fit_seeds(ctx: RunContext, build_model: Callable, dataset, preprocess, *, seeds, epochs: int,
+def fit_seeds(ctx, build_model: Callable, dataset, preprocess, *, seeds, epochs: int,
               batch_size: int, optimizer: Callable, folder: str = "", **fit_kwargs) -> list:
     """:func:`fit_seed` for every seed, each in ``<work dir>/[folder/]seed<k>``: [(run dir, record)]."""
     runs = []
@@ -393,8 +176,29 @@ def fit_seeds(ctx: RunContext, build_model: Callable, dataset, preprocess, *, se
         runs.append((run_dir, fit_seed(
             build_model, dataset, preprocess, seed=seed, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, run_dir=run_dir, verbose=ctx.verbose,
-            deterministic=ctx.deterministic, **fit_kwargs)))
+            deterministic=ctx.deterministic, on_reuse=ctx.add_reused, **fit_kwargs)))
     return runs
+
+
+def per_seed(records, *keys: str) -> dict[str, list]:
+    """``{key: [record[key] for every seed]}``: a claim's per-seed metrics, in seed order."""
+    return {key: [r[key] for _, r in records] for key in keys}
+
+
+def seed_block(records, suffix: str = "") -> dict:
+    """The part of a claim's result that every trained model set shares: its parameter count, the
+    per-epoch histories and the seed runs' records (without their histories), each key ending in
+    ``suffix`` (``"_no_pooling"``: a control's block beside the claim's own)."""
+    return {
+        f"params{suffix}": records[0][1]["params"],
+        f"histories{suffix}": [r["history"] for _, r in records],
+        f"seed_runs{suffix}": [{k: v for k, v in r.items() if k != "history"} for _, r in records],
+    }
+
+
+def layer_params(model) -> list[list]:
+    """``[[layer name, parameters], ...]`` for every layer of a model."""
+    return [[layer.name, int(layer.count_params())] for layer in model.layers]
 
 
 def read_history(path: Path) -> dict[str, list[float]]:
@@ -432,24 +236,3 @@ def load_model(run_dir: Path, record: dict):
 def load_test_probs(run_dir: Path, record: dict) -> np.ndarray:
     with np.load(Path(run_dir) / record["test_probs"]) as f:
         return f["probs"]
-
-
-def prerequisite_runs(ctx: RunContext, claim_id: str) -> list[tuple[Path, dict]]:
-    """(run folder, done.json record) of every seed a prerequisite claim trained, in seed order.
-
-    The runner puts the prerequisite's result in ``ctx.prerequisites[claim_id]`` with ``_dir`` =
-    its folder; its seeds live in ``<_dir>/<runs_dir>/seed<k>/``.
-    """
-    from .errors import ReplicationError
-
-    result = ctx.prerequisites.get(claim_id)
-    if result is None:
-        raise ReplicationError(f"{claim_id} was not run first: it is a prerequisite (Claim.requires)")
-    runs = []
-    for seed in result["seeds"]:
-        run_dir = Path(result["_dir"]) / result["runs_dir"] / f"seed{seed}"
-        done = run_dir / "done.json"
-        if not done.exists():
-            raise ReplicationError(f"{done}: missing; rerun {claim_id} with --force")
-        runs.append((run_dir, results.read_json(done)))
-    return runs

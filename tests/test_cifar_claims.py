@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from replication import data, models, registry, results, runner, training, verdicts
+from replication import data, models, optimizers, registry, results, runner, training, verdicts
 
 # The slide's model summary, layer by layer (Conv2D, BatchNorm, ..., Dense, BatchNorm, Dense).
 SLIDE_PARAMS = [896, 128, 9248, 128, 18496, 256, 36928, 256, 73856, 512, 147584, 512, 1049088,
@@ -66,7 +66,7 @@ def test_augmentation_changes_images_in_training_and_is_the_identity_at_inferenc
 
 
 def test_warmup_cosine_schedule_starts_low_peaks_and_ends_at_zero():
-    opt = training.warmup_cosine(0.1, warmup_fraction=0.2, start_fraction=0.1)(10, 5)  # 50 steps
+    opt = optimizers.one_cycle(0.1, optimizer="sgd", warmup_fraction=0.2, start_fraction=0.1)(10, 5)  # 50 steps
     lr = opt._learning_rate
     assert float(lr(0)) == pytest.approx(0.01)
     assert float(lr(10)) == pytest.approx(0.1)  # the peak after 20% of the steps

@@ -25,6 +25,11 @@ def test_bad_arguments_are_usage_errors(args, needle):
     assert not re.search(r"(--[a-z-]+): \1:", proc.stderr), "the option is named twice"
 
 
+def test_version():
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and re.fullmatch(r"replication \d+\.\d+\.\d+\s*", proc.stdout)
+
+
 def test_help_explains_every_option():
     proc = run_cli("run", "--help")
     for option in ("--profile", "--dataset", "--data-dir", "--results-dir", "--seeds", "--force"):
@@ -62,19 +67,25 @@ def test_data_dir_that_is_a_file_and_results_dir_under_a_file(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_all_smoke_then_list_figures_and_a_damaged_result(tmp_path, data_dir):
+def test_all_smoke_draws_figures_writes_report_then_list_and_a_damaged_result(tmp_path, data_dir):
+    """One command runs every claim, draws every figure and writes the report; its output, sent to
+    a pipe as in a logged 4-hour run, has one plain line per epoch and no terminal escape codes."""
     root, env = data_dir
     results_dir = tmp_path / "results"
     proc = run_cli("all", "--profile", "smoke", "--data-dir", root, "--results-dir", results_dir,
-                   "--quiet", env_extra=env)
+                   "--report-dir", tmp_path / "report", env_extra=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "claim" in proc.stdout and "verdict" in proc.stdout
+    assert "claim 1 of 13: mnist-mlp (elapsed" in proc.stdout
     result = json.loads((results_dir / "smoke" / "mnist" / "mnist-mlp" / "result.json").read_text())
     assert result["profile"] == "smoke" and result["measured"]["data"]["n_train"] == 1024
+    epoch_lines = [line for line in proc.stdout.splitlines() if " - loss: " in line or "- loss:" in line]
+    assert epoch_lines, "no per-epoch line"
+    assert not re.search("[\x1b\r\x08]", proc.stdout), "terminal control characters in a piped log"
 
-    proc = run_cli("figures", "--results-dir", results_dir)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (results_dir / "smoke" / "mnist" / "figures" / "mnist_mlp_curves.png").stat().st_size > 10_000
+    assert (tmp_path / "report" / "index.html").stat().st_size > 10_000
+    assert f"report: {tmp_path / 'report' / 'index.html'}" in proc.stdout
 
     proc = run_cli("list", "--profile", "smoke", "--results-dir", results_dir)
     assert proc.returncode == 0 and "mnist-mlp" in proc.stdout

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from replication import data, models, registry, results, runner, training, verdicts
+from replication import data, models, optimizers, registry, results, runner, verdicts
 from replication.claims import dropout, mlp_vs_cnn, mnist_cnn, mnist_mlp, pooling_translation
 
 
@@ -90,23 +90,25 @@ def test_controls_train_under_the_same_budget_in_every_profile():
         cnn, pool = mnist_cnn.PROFILES[profile], pooling_translation.PROFILES[profile]
         if pool.pooled_twin:
             # The control is paired with a pooled twin trained here under the control's own budget.
-            assert (pool.schedule, pool.learning_rate, pool.batch_size) == (cnn.schedule, cnn.learning_rate, cnn.batch_size)
+            b, c = pool.budget, cnn.budget
+            assert (b.schedule, b.learning_rate, b.batch_size) == (c.schedule, c.learning_rate, c.batch_size)
         else:
-            assert all(getattr(cnn, f) == getattr(pool, f) for f in mnist_cnn.BUDGET_FIELDS), profile
+            assert pool.budget is cnn.budget, profile  # the same object: the fingerprint shows it
         assert set(pool.seeds) <= set(cnn.seeds), profile
         mlp, drop = mnist_mlp.PROFILES[profile], dropout.PROFILES[profile]
         assert all(getattr(mlp, f) == getattr(drop, f) for f in dropout.BUDGET_FIELDS), profile
         assert set(drop.seeds) <= set(mlp.seeds), profile
     assert not pooling_translation.PROFILES["paper"].pooled_twin  # paper: mnist-cnn's own models
     paper = mnist_cnn.PROFILES["paper"]
-    assert (paper.epochs, paper.batch_size, paper.learning_rate, paper.schedule) == (20, 128, 1e-3, "constant")
+    b = paper.budget
+    assert (b.epochs, b.batch_size, b.learning_rate, b.schedule) == (20, 128, 1e-3, "constant")
     assert len(paper.seeds) >= 3
 
 
 def test_one_cycle_schedule_warms_up_then_decays_to_zero():
     import keras
 
-    opt = training.adam_one_cycle(2e-3, warmup_fraction=0.2)(steps_per_epoch=10, epochs=5)
+    opt = optimizers.one_cycle(2e-3, warmup_fraction=0.2)(steps_per_epoch=10, epochs=5)
     schedule = opt._learning_rate  # Keras keeps the schedule itself here
     assert isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule)
     lr = [float(schedule(step)) for step in (0, 5, 10, 30, 50)]
@@ -172,13 +174,14 @@ def test_smoke_runs_of_all_four_claims_reuse_the_prerequisites(tmp_path):
 
 
 def test_a_control_with_another_budget_than_its_claim_is_refused(tmp_path):
+    from replication.context import Prerequisite, RunContext
     from replication.errors import ReplicationError
 
     _run(tmp_path, "mnist-mlp")
-    prereq = {"mnist-mlp": {**results.Store(tmp_path).load("smoke", "mnist", "mnist-mlp"),
-                            "_dir": str(tmp_path / "smoke" / "mnist" / "mnist-mlp")}}
-    ctx = training.RunContext(work_dir=tmp_path / "x", loader=lambda n: data.synthetic(n, 64, 32),
-                              verbose=0, prerequisites=prereq)
+    prereq = {"mnist-mlp": Prerequisite("mnist-mlp", results.Store(tmp_path).load("smoke", "mnist", "mnist-mlp"),
+                                        tmp_path / "smoke" / "mnist" / "mnist-mlp")}
+    ctx = RunContext(claim_dir=tmp_path / "x", loader=lambda n: data.synthetic(n, 64, 32),
+                     verbose=0, prerequisites=prereq)
     longer = dataclasses.replace(dropout.PROFILES["smoke"], epochs=2)
     with pytest.raises(ReplicationError, match="budget: epochs"):
         dropout.run(longer, ctx)
@@ -190,7 +193,8 @@ def test_pooled_twin_pairs_the_control_with_a_cnn_of_its_own_budget(tmp_path, mo
 
     smoke = pooling_translation.PROFILES["smoke"]
     monkeypatch.setitem(pooling_translation.PROFILES, "smoke",
-                        dataclasses.replace(smoke, pooled_twin=True, n_train=128))
+                        dataclasses.replace(smoke, pooled_twin=True,
+                                            budget=dataclasses.replace(smoke.budget, n_train=128)))
     pool = _run(tmp_path, "pooling-translation")
     p, s = pool["measured"], pool["summary"]
     assert p["paired_with"] == "cnn_pooled_twin"

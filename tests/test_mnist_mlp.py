@@ -70,10 +70,10 @@ def test_integration_two_epochs_on_real_mnist_reach_97_percent(tmp_path):
     import dataclasses
 
     from replication.claims import mnist_mlp
-    from replication.training import RunContext
+    from replication.context import RunContext
 
     config = dataclasses.replace(mnist_mlp.PROFILES["paper"], seeds=(0,), epochs=2)
-    ctx = RunContext(work_dir=tmp_path, data_dir=real_data_dir(), verbose=0)
+    ctx = RunContext(claim_dir=tmp_path, data_dir=real_data_dir(), verbose=0)
     out = mnist_mlp.run(config, ctx)
     assert out["data"]["verified_checksums"] is True
     assert out["metrics"]["test_accuracy"][0] >= 0.97

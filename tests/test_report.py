@@ -60,6 +60,12 @@ def test_report_shows_every_claim_with_figures_embedded(smoke_results, tmp_path)
     # The header: profile, versions, commit, hardware.
     for needle in ("smoke", "keras 3.", "git commit", "hardware"):
         assert needle in page and needle in md
+    # The claims table first, each claim with its figures, then one environment table.
+    for text in (page, md):
+        claims, first_claim, env = (text.index("Claims"), text.index(registry.get("mnist-mlp").statement),
+                                    text.index("Environment"))
+        assert claims < first_claim < env
+    assert page.count("<h2 id=\"environment\">") == 1 and md.count("## Environment") == 1
     # Every claim, with the registry's statement; those without results say "not run".
     for claim in registry.CLAIMS.values():
         assert f'id="{claim.id}"' in page and claim.statement in md
@@ -167,14 +173,14 @@ def test_ensure_results_runs_every_claim_in_smoke_only_when_none_exist(tmp_path,
     calls = []
     monkeypatch.setattr(runner, "run_claim", lambda claim_id, **kw: calls.append((claim_id, kw["profile"])))
     monkeypatch.setattr(plotting, "regenerate_all", lambda *a, **kw: 0)
-    assert report.ensure_results(tmp_path, None, log=lambda *a: None) == "smoke"
+    assert runner.ensure_results(tmp_path, None, log=lambda *a: None) == "smoke"
     assert calls == [(c, "smoke") for c in registry.CLAIMS]
 
     calls.clear()
     path = tmp_path / "quick" / "mnist" / "mnist-mlp" / "result.json"
     path.parent.mkdir(parents=True)
     path.write_text("{}")
-    assert report.ensure_results(tmp_path, None, log=lambda *a: None) == "quick"
+    assert runner.ensure_results(tmp_path, None, log=lambda *a: None) == "quick"
     assert calls == []
 
 

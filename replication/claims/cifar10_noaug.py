@@ -47,7 +47,7 @@ def test_loss_rise(history: dict) -> float:
 def train_and_measure(config: Config, ctx) -> tuple[dict, list]:
     """Train the lecture's model with its recipe (Adam, batch 128, standardised inputs) for every
     seed; return (the claim's measured dict, [(run folder, record), ...])."""
-    from .. import models, training
+    from .. import models, optimizers, training
     from ..data import Preprocess
 
     data = ctx.dataset(config.dataset).subset(config.n_train, config.n_test)
@@ -59,11 +59,10 @@ def train_and_measure(config: Config, ctx) -> tuple[dict, list]:
 
     records = training.fit_seeds(
         ctx, build, data, preprocess, seeds=config.seeds, epochs=config.epochs,
-        batch_size=config.batch_size, optimizer=training.adam(config.learning_rate),
+        batch_size=config.batch_size, optimizer=optimizers.adam(config.learning_rate),
         evaluate_train=True)
 
-    first_dir, first = records[0]
-    model = training.load_model(first_dir, first)
+    model = training.load_model(*records[0])
     probs = [training.load_test_probs(d, r) for d, r in records]
     n_grid = min(100, len(data.test))
     out = {
@@ -77,10 +76,8 @@ def train_and_measure(config: Config, ctx) -> tuple[dict, list]:
             "min_test_loss": [min(r["history"]["test_loss"]) for _, r in records],
             "min_test_loss_epoch": [int(np.argmin(r["history"]["test_loss"])) + 1 for _, r in records],
         },
-        "params": first["params"],
-        "params_per_layer": [[layer.name, int(layer.count_params())] for layer in model.layers],
-        "histories": [r["history"] for _, r in records],
-        "seed_runs": [{k: v for k, v in r.items() if k != "history"} for _, r in records],
+        **training.seed_block(records),
+        "params_per_layer": training.layer_params(model),
         "class_names": list(data.class_names),
         "preprocess": {"mean": preprocess.mean, "std": preprocess.std},
         "data": data.provenance(),

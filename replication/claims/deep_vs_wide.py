@@ -23,7 +23,7 @@ PROFILES = {name: Config(seeds=c.seeds) for name, c in depth_width.PROFILES.item
 
 
 def run(config: Config, ctx) -> dict:
-    sweep = ctx.prerequisites["depth-width"]
+    sweep = ctx.prerequisite("depth-width").result
     a = sweep["measured"]["analysis"]
     return {
         "metrics": {"deep_margin": [a["deep_margin"]]},

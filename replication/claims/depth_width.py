@@ -25,11 +25,7 @@ this module saves atomically, so only the damaged trials train again.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -71,7 +67,7 @@ class Config:
     band: tuple[int, int] = (140_000, 150_000)  # the matched parameter count (both verdicts)
     epochs: int = 30
     batch_size: int = 128
-    peak_learning_rate: float = 2e-3  # Adam, one-cycle (training.adam_one_cycle)
+    peak_learning_rate: float = 2e-3  # Adam, one-cycle (optimizers.one_cycle)
     n_train: int | None = None  # training images used (validation carved from them); None: all
     validation_fraction: float = 0.1
     n_test: int | None = None  # test images scored per execution; None: all 10,000
@@ -85,9 +81,6 @@ PROFILES = {
     "smoke": Config(seeds=(0,), grid=SMOKE_GRID, epochs=1, n_train=256, n_test=128,
                     validation_fraction=0.25),
 }
-
-ROLES = ("chief", "worker")
-
 
 def spec(name: str) -> dict:
     family, depth, width, fc_width, fc_layers = CONFIGS[name]
@@ -125,104 +118,6 @@ def _hypermodel_class():
     return DepthWidthHyperModel
 
 
-def _tuner_class():
-    import keras
-    import keras_tuner
-
-    from .. import interrupts, results, training
-    from ..epochs import EpochSeed, EpochTimer, StopOnInterrupt, epoch_batches
-
-    class CuratedGridOracle(keras_tuner.Oracle):
-        """Grid search over the one ``hp.Choice`` of the space: every value once, in order.
-
-        Its whole state is the trials themselves, so a reloaded project resumes. (Keras Tuner
-        1.4.8's ``GridSearchOracle`` keeps its order in a linked list that it does not save: after
-        a reload it fails with a KeyError as soon as a trial ends; the kill-and-resume test
-        caught it.)
-        """
-
-        def populate_space(self, trial_id):
-            hp = self.get_space().space[0]
-            taken = {t.hyperparameters.values.get(hp.name) for t in self.trials.values()}
-            for value in hp.values:
-                if value not in taken:
-                    return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING,
-                            "values": {hp.name: value}}
-            if self.ongoing_trials:
-                return {"status": keras_tuner.engine.trial.TrialStatus.IDLE, "values": None}
-            return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
-
-    class DepthWidthTuner(keras_tuner.Tuner):
-        """A tuner whose trials run one execution per seed, each resumable (BackupAndRestore) and
-        saved atomically under ``cache_dir/<config>/seed<k>/``, and which report the test
-        accuracy, parameters and wall time with the objective, so the oracle's (the chief's)
-        trial files hold the whole table."""
-
-        def __init__(self, hypermodel, *, objective, max_trials, sweep, **kwargs):
-            super().__init__(oracle=CuratedGridOracle(objective=objective, max_trials=max_trials,
-                                                      max_consecutive_failed_trials=1),
-                             hypermodel=hypermodel, **kwargs)
-            self.sweep = sweep
-
-        def run_trial(self, trial, *args, **kwargs):
-            sw = self.sweep
-            name = trial.hyperparameters.get("config")
-            per_seed, params = [], None
-            for seed in sw["seeds"]:
-                interrupts.check()
-                run_dir = Path(sw["cache_dir"]) / name / f"seed{seed}"
-                done = run_dir / "done.json"
-                if done.exists():
-                    record = results.read_json(done)
-                else:
-                    record = self._execute(trial.hyperparameters, seed, run_dir)
-                    results.atomic_write_json(done, record)
-                per_seed.append(record)
-                params = record["params"]
-            val = [r["val_accuracy"] for r in per_seed]
-            test = [r["test_accuracy"] for r in per_seed]
-            out = {
-                "val_accuracy": float(np.mean(val)),
-                "test_accuracy": float(np.mean(test)),
-                "test_accuracy_std": float(np.std(test, ddof=1)) if len(test) > 1 else 0.0,
-                "params": float(params),
-                "wall_time_s": float(sum(r["wall_time_s"] for r in per_seed)),
-                "executions": float(len(per_seed)),
-            }
-            for seed, r in zip(sw["seeds"], per_seed, strict=True):
-                out[f"test_accuracy_seed{seed}"] = float(r["test_accuracy"])
-                out[f"val_accuracy_seed{seed}"] = float(r["val_accuracy"])
-            return out
-
-        def _execute(self, hp, seed, run_dir):
-            sw = self.sweep
-            run_dir.mkdir(parents=True, exist_ok=True)
-            training.set_seed(seed, sw["deterministic"])
-            t0 = time.perf_counter()
-            model = self._try_build(hp)  # built (and compiled) by the HyperModel, in the strategy
-            batches, feed = epoch_batches(sw["x_train"], sw["y_train"], sw["batch_size"],
-                                          sw["num_classes"], sw["preprocess"], seed)
-            model.fit(
-                feed, epochs=sw["epochs"], shuffle=False, verbose=sw["verbose"],
-                validation_data=(sw["x_val"], sw["y_val"]),
-                callbacks=[StopOnInterrupt(), EpochSeed(seed, batches),
-                           keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
-                                                            double_checkpoint=True),
-                           EpochTimer(),
-                           keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)])
-            history = training.read_history(run_dir / "history.csv")
-            test = model.evaluate(sw["x_test"], sw["y_test"], batch_size=512, verbose=0,
-                                  return_dict=True)
-            # Keras's val_* columns hold the validation split here (read_history names them test_*).
-            return {"seed": int(seed), "params": int(model.count_params()),
-                    "val_accuracy": float(history["test_accuracy"][-1]),
-                    "test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
-                    "epochs": int(sw["epochs"]), "wall_time_s": time.perf_counter() - t0,
-                    "train_accuracy_last_epoch": float(history["accuracy"][-1])}
-
-    return DepthWidthTuner
-
-
 # --------------------------------------------------------------------------------------------
 # The sweep
 
@@ -237,56 +132,10 @@ def sweep_fingerprint(config: Config, data_provenance: dict) -> str:
                                 "data": data_provenance})
 
 
-def _project_ok(project: Path) -> bool:
-    """False when Keras Tuner's own files are damaged (it writes them in place, not atomically):
-    a kill mid-write leaves a truncated oracle.json or trial.json that it cannot reload."""
-    for path in [project / "oracle.json", *project.glob("trial_*/trial.json")]:
-        if path.exists():
-            try:
-                json.loads(path.read_text())
-            except (ValueError, OSError):
-                return False
-    return True
-
-
-def prepare_project(tuner_dir: Path, fp: str, *, force: bool, log=print) -> bool:
-    """Make ``tuner_dir`` ready for the sweep ``fp``; return whether Keras Tuner must start its
-    project afresh (overwrite). Stops with a message naming ``--force`` when the folder holds
-    another sweep's project."""
-    from .. import results
-    from ..errors import ReplicationError
-
-    marker = tuner_dir / "sweep.json"
-    if tuner_dir.exists() and any(tuner_dir.iterdir()):
-        saved = None
-        if marker.exists():
-            try:
-                saved = results.read_json(marker).get("fingerprint")
-            except Exception:  # noqa: BLE001 - a damaged marker is a mismatch
-                saved = None
-        if saved != fp and not force:
-            raise ReplicationError(
-                f"{tuner_dir} holds a Keras Tuner project of another sweep configuration "
-                f"(fingerprint {saved} here, {fp} now: space, data, budget or seeds changed); "
-                f"rerun with --force to start this sweep afresh (the old project is deleted)")
-        if saved != fp:
-            log(f"[depth-width] --force: deleting the old sweep in {tuner_dir}")
-            shutil.rmtree(tuner_dir)
-    tuner_dir.mkdir(parents=True, exist_ok=True)
-    results.atomic_write_json(marker, {"fingerprint": fp})
-    project = tuner_dir / "sweep"
-    if project.exists() and not _project_ok(project):
-        log(f"[depth-width] {project} was damaged by an interruption: rebuilding it; finished "
-            f"executions are reused from {tuner_dir / 'executions'}, the rest train again")
-        return True
-    return False
-
-
-def make_tuner(config: Config, ctx, data, *, tuner_dir: Path, overwrite: bool, role: str | None = None,
-               tuner_id: str | None = None):
+def make_tuner(config: Config, ctx, data, *, overwrite: bool):
     import keras_tuner
 
-    from .. import training
+    from .. import hardware, optimizers, tuning
     from ..data import Preprocess
 
     train, val = data.validation_split(int(round(config.validation_fraction * len(data.train))), seed=0)
@@ -295,11 +144,12 @@ def make_tuner(config: Config, ctx, data, *, tuner_dir: Path, overwrite: bool, r
     onehot = np.eye(num_classes, dtype="float32")
     steps = int(np.ceil(len(train) / config.batch_size))
     hypermodel = _hypermodel_class()(config.grid, data.image_shape, num_classes,
-                                     training.adam_one_cycle(config.peak_learning_rate), steps,
+                                     optimizers.one_cycle(config.peak_learning_rate), steps,
                                      config.epochs)
-    s = training.strategy()  # TensorFlow: a tf.distribute strategy; JAX: set globally, None here
-    directory = tuner_dir if role != "worker" else tuner_dir / "workers" / (tuner_id or "worker")
-    tuner = _tuner_class()(
+    s = hardware.strategy()  # TensorFlow: a tf.distribute strategy; JAX: set globally, None here
+    directory = (ctx.tuner_dir if ctx.role != "worker"
+                 else ctx.tuner_dir / "workers" / (ctx.tuner_id or "worker"))
+    tuner = tuning.tuner_class()(
         hypermodel,
         objective=keras_tuner.Objective("val_accuracy", direction="max"),
         max_trials=len(config.grid),
@@ -318,16 +168,6 @@ def make_tuner(config: Config, ctx, data, *, tuner_dir: Path, overwrite: bool, r
         },
     )
     return tuner, {"n_train": len(train), "n_validation": len(val), "n_test": len(data.test)}
-
-
-def _set_roles(role: str | None, oracle: str | None, tuner_id: str | None) -> None:
-    """Keras Tuner's distributed mode reads these three variables."""
-    if role is None:
-        return
-    host, _, port = (oracle or "").rpartition(":")
-    os.environ["KERASTUNER_ORACLE_IP"] = host
-    os.environ["KERASTUNER_ORACLE_PORT"] = port
-    os.environ["KERASTUNER_TUNER_ID"] = "chief" if role == "chief" else (tuner_id or "worker")
 
 
 def table_from_oracle(oracle, config: Config) -> list[dict]:
@@ -387,22 +227,19 @@ def analyse(rows: list[dict], band: tuple[int, int]) -> dict:
 
 
 def run(config: Config, ctx) -> dict:
-    from .. import training
+    from .. import hardware, tuning
 
-    role = getattr(ctx, "role", None)
-    _set_roles(role, getattr(ctx, "oracle", None), getattr(ctx, "tuner_id", None))
+    tuning.set_roles(ctx.role, ctx.oracle, ctx.tuner_id)
     data = ctx.dataset(config.dataset).subset(config.n_train, config.n_test)
-    tuner_dir = Path(ctx.work_dir).parent.parent / "tuner"
     fp = sweep_fingerprint(config, data.provenance())
     overwrite = False
-    if role != "worker":
-        overwrite = prepare_project(tuner_dir, fp, force=getattr(ctx, "force", False))
-    tuner, sizes = make_tuner(config, ctx, data, tuner_dir=tuner_dir, overwrite=overwrite, role=role,
-                              tuner_id=getattr(ctx, "tuner_id", None))
+    if ctx.role != "worker":
+        overwrite = tuning.prepare_project(ctx.tuner_dir, fp, force=ctx.force, name="depth-width")
+    tuner, sizes = make_tuner(config, ctx, data, overwrite=overwrite)
     t0 = time.perf_counter()
     tuner.search(verbose=0)
     wall = time.perf_counter() - t0
-    if role == "worker":
+    if ctx.role == "worker":
         return {"worker_only": True, "wall_time_s": wall}
     rows = table_from_oracle(tuner.oracle, config)
     missing = sorted(set(config.grid) - {r["config"] for r in rows})
@@ -420,9 +257,8 @@ def run(config: Config, ctx) -> dict:
         "analysis": a,
         "sizes": sizes,
         "search_wall_time_s": wall,
-        "strategy": type(training.strategy()).__name__ if training.strategy() is not None else
-        "keras.distribution (JAX)",
-        "distributed": role == "chief",
+        "strategy": hardware.strategy_name(),
+        "distributed": ctx.role == "chief",
         "tuner_fingerprint": fp,
         "lecture_dataset_note": (
             "The lecture's Figures 6.6 and 6.7 are on SVHN (Goodfellow et al. 2014); this sweep runs "

@@ -47,17 +47,17 @@ PROFILES = {
 
 
 def run(config: Config, ctx) -> dict:
-    from .. import models, training
+    from .. import models, optimizers, training
     from ..data import Preprocess
     from ..errors import ReplicationError
 
-    mlp_result = ctx.prerequisites.get("mnist-mlp", {})
+    mlp = ctx.prerequisite("mnist-mlp")
     for field in BUDGET_FIELDS:
-        if mlp_result.get("config", {}).get(field) != getattr(config, field):
+        if mlp.config.get(field) != getattr(config, field):
             raise ReplicationError(f"the MLP without dropout must train under mnist-mlp's budget: "
                                    f"{field} is {getattr(config, field)!r} here, "
-                                   f"{mlp_result.get('config', {}).get(field)!r} in mnist-mlp")
-    with_dropout = {r["seed"]: r for _, r in training.prerequisite_runs(ctx, "mnist-mlp")}
+                                   f"{mlp.config.get(field)!r} in mnist-mlp")
+    with_dropout = {seed: r for seed, (_, r) in mlp.runs_by_seed().items()}
     missing = [s for s in config.seeds if s not in with_dropout]
     if missing:
         raise ReplicationError(f"seeds {missing} have no MLP with dropout in mnist-mlp "
@@ -69,10 +69,11 @@ def run(config: Config, ctx) -> dict:
     def build():
         return models.mlp(data.image_shape, data.num_classes, dropout=0.0)
 
-    without = [record for _, record in training.fit_seeds(
+    without_runs = training.fit_seeds(
         ctx, build, data, preprocess, seeds=config.seeds, epochs=config.epochs,
-        batch_size=config.batch_size, optimizer=training.adam(config.learning_rate),
-        evaluate_train=True, keep_predictions=False)]
+        batch_size=config.batch_size, optimizer=optimizers.adam(config.learning_rate),
+        evaluate_train=True, keep_predictions=False)
+    without = [record for _, record in without_runs]
     with_ = [with_dropout[s] for s in config.seeds]
 
     def gap(r):
@@ -88,10 +89,8 @@ def run(config: Config, ctx) -> dict:
             "test_loss_without_dropout": [r["test_loss"] for r in without],
             "test_loss_with_dropout": [r["test_loss"] for r in with_],
         },
-        "params_without_dropout": without[0]["params"],
-        "histories_without_dropout": [r["history"] for r in without],
+        **training.seed_block(without_runs, suffix="_without_dropout"),
         "histories_with_dropout": [r["history"] for r in with_],
-        "seed_runs_without_dropout": [{k: v for k, v in r.items() if k != "history"} for r in without],
         "class_names": list(data.class_names),
         "data": data.provenance(),
     }

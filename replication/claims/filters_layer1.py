@@ -26,7 +26,7 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 30
     batch_size: int = 128
-    peak_learning_rate: float = 2e-3  # Adam, one-cycle (training.adam_one_cycle)
+    peak_learning_rate: float = 2e-3  # Adam, one-cycle (optimizers.one_cycle)
     filters: int = 64
     kernel: int = 7
     stride: int = 2
@@ -53,7 +53,7 @@ def _first_conv(model):
 
 
 def run(config: Config, ctx) -> dict:
-    from .. import models, results, training
+    from .. import hardware, models, optimizers, results, training
     from ..data import Preprocess
     from ..filters import structure_stats
 
@@ -74,7 +74,7 @@ def run(config: Config, ctx) -> dict:
         (d, record), = training.fit_seeds(
             ctx, build, data, preprocess, seeds=(seed,), epochs=config.epochs,
             batch_size=config.batch_size, keep_predictions=False,
-            optimizer=training.adam_one_cycle(config.peak_learning_rate))
+            optimizer=optimizers.one_cycle(config.peak_learning_rate))
         with np.load(d / INITIAL) as f:
             initial = f["kernel"]
         trained = _first_conv(training.load_model(d, record))
@@ -83,13 +83,13 @@ def run(config: Config, ctx) -> dict:
 
     # The lecture's CIFAR model (cifar10-aug): its 3x3 first layer, trained and freshly initialised.
     aug = []
-    aug_result = ctx.prerequisites["cifar10-aug"]
-    for d, record in training.prerequisite_runs(ctx, "cifar10-aug"):
+    aug_source = ctx.prerequisite("cifar10-aug")
+    for d, record in aug_source.runs():
         trained = _first_conv(training.load_model(d, record))
         training.set_seed(record["seed"])
-        with training.distribution_scope():
+        with hardware.distribution_scope():
             fresh = models.cifar10_vgg(data.image_shape, data.num_classes,
-                                       augmentation=aug_result["config"].get("augmentation"))
+                                       augmentation=aug_source.config.get("augmentation"))
         initial = _first_conv(fresh)
         aug.append({"seed": record["seed"], "trained": trained, "initial": initial,
                     "stats": structure_stats(trained, initial)})
@@ -109,10 +109,8 @@ def run(config: Config, ctx) -> dict:
         },
         "structure": [{"seed": r["seed"], **s} for (_, r, _, _), s in zip(records, stats, strict=True)],
         "cifar10_aug_structure": [{"seed": a["seed"], **a["stats"]} for a in aug],
-        "cifar10_aug_profile": aug_result.get("profile"),
-        "params": first[1]["params"],
-        "histories": [r["history"] for _, r, _, _ in records],
-        "seed_runs": [{k: v for k, v in r.items() if k != "history"} for _, r, _, _ in records],
+        "cifar10_aug_profile": aug_source.result.get("profile"),
+        **training.seed_block([(d, r) for d, r, _, _ in records]),
         "class_names": list(data.class_names),
         "data": data.provenance(),
         "arrays": {

@@ -63,8 +63,8 @@ def run(config: Config, ctx) -> dict:
 
     data = ctx.dataset(config.dataset).subset(config.n_train, config.n_test)
     labels = data.test.y
-    mlp = {r["seed"]: (d, r) for d, r in training.prerequisite_runs(ctx, "mnist-mlp")}
-    cnn = {r["seed"]: (d, r) for d, r in training.prerequisite_runs(ctx, "mnist-cnn")}
+    mlp = ctx.prerequisite("mnist-mlp").runs_by_seed()
+    cnn = ctx.prerequisite("mnist-cnn").runs_by_seed()
     seeds = [s for s in config.seeds if s in mlp and s in cnn]
     if not seeds:
         raise ReplicationError(f"no seed trained by both mnist-mlp ({sorted(mlp)}) and mnist-cnn "

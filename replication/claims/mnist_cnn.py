@@ -15,16 +15,24 @@ import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    dataset: str = "mnist"
-    seeds: tuple[int, ...] = (0, 1, 2)
+class Budget:
+    """How the CNN is trained. The pooling-translation claim trains its controls under a Budget
+    too, held in its config, so its fingerprint shows the budget it used."""
+
     epochs: int = 20  # the notebook's 20 epochs
     batch_size: int = 128
     learning_rate: float = 1e-3  # Adam; the peak of the schedule when schedule="one_cycle"
-    schedule: str = "constant"  # "constant" (the notebook) or "one_cycle" (training.adam_one_cycle)
+    schedule: str = "constant"  # "constant" (the notebook) or "one_cycle" (optimizers.one_cycle)
     warmup_fraction: float = 0.0  # one_cycle only: share of all steps spent warming up
     n_train: int | None = None  # None: all 60,000 training digits
     n_test: int | None = None  # None: all 10,000 test digits
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    dataset: str = "mnist"
+    seeds: tuple[int, ...] = (0, 1, 2)
+    budget: Budget = Budget()
 
 
 PROFILES = {
@@ -32,31 +40,16 @@ PROFILES = {
     # ~130 s per epoch on 2 CPU cores (tf.data feed): 2 seeds x 4 epochs is about 18 minutes.
     # Four constant-rate epochs reached 99.30-99.40% in the notebooks; a one-cycle schedule that
     # anneals to 0 at the end of epoch 4 is there to land the last epoch near its best.
-    "quick": Config(seeds=(0, 1), epochs=4, learning_rate=2e-3, schedule="one_cycle",
-                    warmup_fraction=0.2),
-    "smoke": Config(seeds=(0,), epochs=1, n_train=1024, n_test=512),
+    "quick": Config(seeds=(0, 1), budget=Budget(epochs=4, learning_rate=2e-3, schedule="one_cycle",
+                                                warmup_fraction=0.2)),
+    "smoke": Config(seeds=(0,), budget=Budget(epochs=1, n_train=1024, n_test=512)),
 }
 
-# The training settings that a control (pooling-translation) must share with this claim.
-BUDGET_FIELDS = ("epochs", "batch_size", "learning_rate", "schedule", "warmup_fraction", "n_train",
-                 "n_test")
 
-
-def optimizer(config):
-    """The optimizer factory for ``config`` (anything with this module's BUDGET_FIELDS)."""
-    from .. import training
-
-    if config.schedule == "constant":
-        return training.adam(config.learning_rate)
-    if config.schedule == "one_cycle":
-        return training.adam_one_cycle(config.learning_rate, config.warmup_fraction)
-    raise ValueError(f"unknown schedule {config.schedule!r}")
-
-
-def train(config, ctx, data, *, pooling: bool = True, seeds=None, folder: str = "",
+def train(budget: Budget, seeds, ctx, data, *, pooling: bool = True, folder: str = "",
           evaluate_train: bool = True) -> list:
-    """Train (or reuse) one CNN per seed under ``config``'s budget: [(run folder, record), ...]."""
-    from .. import models, training
+    """Train (or reuse) one CNN per seed under ``budget``: [(run folder, record), ...]."""
+    from .. import models, optimizers, training
     from ..data import Preprocess
 
     preprocess = Preprocess()  # x / 255, as in the notebook
@@ -65,30 +58,24 @@ def train(config, ctx, data, *, pooling: bool = True, seeds=None, folder: str = 
         return models.mnist_cnn(data.image_shape, data.num_classes, pooling=pooling)
 
     return training.fit_seeds(
-        ctx, build, data, preprocess, seeds=config.seeds if seeds is None else seeds,
-        epochs=config.epochs, batch_size=config.batch_size, optimizer=optimizer(config),
+        ctx, build, data, preprocess, seeds=seeds, epochs=budget.epochs,
+        batch_size=budget.batch_size,
+        optimizer=optimizers.for_budget(budget.schedule, budget.learning_rate, budget.warmup_fraction),
         folder=folder, evaluate_train=evaluate_train)
 
 
 def run(config: Config, ctx) -> dict:
     from .. import training
 
-    data = ctx.dataset(config.dataset).subset(config.n_train, config.n_test)
-    records = train(config, ctx, data)
+    data = ctx.dataset(config.dataset).subset(config.budget.n_train, config.budget.n_test)
+    records = train(config.budget, config.seeds, ctx, data)
 
-    first_dir, first = records[0]
-    model = training.load_model(first_dir, first)
+    model = training.load_model(*records[0])
     preds = np.stack([training.load_test_probs(d, r).argmax(1) for d, r in records]).astype("int8")
     return {
-        "metrics": {
-            "test_accuracy": [r["test_accuracy"] for _, r in records],
-            "test_loss": [r["test_loss"] for _, r in records],
-            "train_accuracy": [r["train_accuracy"] for _, r in records],
-        },
-        "params": first["params"],
-        "params_per_layer": [[layer.name, int(layer.count_params())] for layer in model.layers],
-        "histories": [r["history"] for _, r in records],
-        "seed_runs": [{k: v for k, v in r.items() if k != "history"} for _, r in records],
+        "metrics": training.per_seed(records, "test_accuracy", "test_loss", "train_accuracy"),
+        **training.seed_block(records),
+        "params_per_layer": training.layer_params(model),
         "class_names": list(data.class_names),
         "data": data.provenance(),
         "arrays": {

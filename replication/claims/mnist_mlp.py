@@ -34,7 +34,7 @@ PROFILES = {
 
 
 def run(config: Config, ctx) -> dict:
-    from .. import models, training
+    from .. import models, optimizers, training
     from ..data import Preprocess
 
     data = ctx.dataset(config.dataset).subset(config.n_train, config.n_test)
@@ -45,25 +45,18 @@ def run(config: Config, ctx) -> dict:
 
     records = training.fit_seeds(
         ctx, build, data, preprocess, seeds=config.seeds, epochs=config.epochs,
-        batch_size=config.batch_size, optimizer=training.adam(config.learning_rate),
+        batch_size=config.batch_size, optimizer=optimizers.adam(config.learning_rate),
         evaluate_train=True)
 
-    first_dir, first = records[0]
-    model = training.load_model(first_dir, first)
+    model = training.load_model(*records[0])
     dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
     # The first layer's weights, one 28x28 image per hidden unit (the first 100 units).
     w1 = np.asarray(dense[0].get_weights()[0])[:, :100].T.reshape(-1, *data.image_shape[:2])
     preds = np.stack([training.load_test_probs(d, r).argmax(1) for d, r in records]).astype("int8")
     return {
-        "metrics": {
-            "test_accuracy": [r["test_accuracy"] for _, r in records],
-            "test_loss": [r["test_loss"] for _, r in records],
-            "train_accuracy": [r["train_accuracy"] for _, r in records],
-        },
-        "params": first["params"],
-        "params_per_layer": [[layer.name, int(layer.count_params())] for layer in model.layers],
-        "histories": [r["history"] for _, r in records],
-        "seed_runs": [{k: v for k, v in r.items() if k != "history"} for _, r in records],
+        "metrics": training.per_seed(records, "test_accuracy", "test_loss", "train_accuracy"),
+        **training.seed_block(records),
+        "params_per_layer": training.layer_params(model),
         "class_names": list(data.class_names),
         "data": data.provenance(),
         "arrays": {

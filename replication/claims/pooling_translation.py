@@ -5,7 +5,8 @@ given feature").
 Test: the trained MLP (``mnist-mlp``) and CNN (``mnist-cnn``) classify test digits shifted by
 -4 ... +4 pixels, horizontally and vertically (zero fill). The control is the same CNN without its
 two MaxPool layers (the same conv stack flattened at full resolution, 3,370,890 parameters), trained
-here under mnist-cnn's budget for the same profile (epochs, batch, schedule), on fewer seeds. For
+here under mnist-cnn's budget for the same profile (its ``Budget``, held in this claim's config),
+on fewer seeds. For
 each control seed k, paired with CNN seed k: how much less, on average over the 16 shifted copies,
 the pooled CNN's accuracy falls below its unshifted accuracy than the unpooled one's does.
 Tested by: registry entry ``pooling-translation`` (that average, mean over seeds).
@@ -27,34 +28,25 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)  # control seeds; each must also be a seed of mnist-cnn
     max_shift: int = 4  # pixels: shifts -4 ... +4
     n_shift_test: int | None = None  # first n test images for the shift curves; None: all
-    # The control's training budget: always mnist-cnn's for the same profile (see _same_budget).
-    epochs: int = 20
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    schedule: str = "constant"
-    warmup_fraction: float = 0.0
-    n_train: int | None = None
-    n_test: int | None = None
+    # The control's training budget: mnist-cnn's own Budget object for the same profile, unless
+    # pooled_twin (then a pooled twin is trained under this budget too).
+    budget: mnist_cnn.Budget = mnist_cnn.Budget()
     # True: also train a pooled twin under exactly this budget and pair the control with it,
     # instead of with mnist-cnn's models (which are still shown). For CPU profiles, where the
     # unpooled control at mnist-cnn's full budget costs ~4x the pooled CNN.
     pooled_twin: bool = False
 
 
-def _same_budget(profile: str, **changes) -> Config:
-    cnn = mnist_cnn.PROFILES[profile]
-    return Config(**{**{f: getattr(cnn, f) for f in mnist_cnn.BUDGET_FIELDS}, **changes})
-
-
 PROFILES = {
-    "paper": _same_budget("paper"),
+    "paper": Config(budget=mnist_cnn.PROFILES["paper"].budget),
     # The unpooled control costs ~4x the pooled CNN per epoch (3.37 M parameters, convs at full
     # resolution): at mnist-cnn's quick budget that alone is ~37 minutes. quick therefore trains the
     # control and a pooled twin under one smaller budget (a fixed 20,000-image subset, 2 epochs of
     # mnist-cnn's quick schedule; about 8 minutes) and pairs them; shift curves on 2,000 test images.
-    "quick": _same_budget("quick", seeds=(0,), n_shift_test=2000, n_train=20000, epochs=2,
-                          pooled_twin=True),
-    "smoke": _same_budget("smoke", seeds=(0,), max_shift=2),
+    "quick": Config(seeds=(0,), n_shift_test=2000, pooled_twin=True,
+                    budget=dataclasses.replace(mnist_cnn.PROFILES["quick"].budget, n_train=20000,
+                                               epochs=2)),
+    "smoke": Config(seeds=(0,), max_shift=2, budget=mnist_cnn.PROFILES["smoke"].budget),
 }
 
 
@@ -93,23 +85,18 @@ def run(config: Config, ctx) -> dict:
     from ..data import Preprocess
     from ..errors import ReplicationError
 
-    cnn_result = ctx.prerequisites.get("mnist-cnn", {})
-    for field in () if config.pooled_twin else mnist_cnn.BUDGET_FIELDS:
-        if cnn_result.get("config", {}).get(field) != getattr(config, field):
-            raise ReplicationError(f"the unpooled control must train under mnist-cnn's budget: {field} "
-                                   f"is {getattr(config, field)!r} here, "
-                                   f"{cnn_result.get('config', {}).get(field)!r} in mnist-cnn")
-    cnn = {r["seed"]: (d, r) for d, r in training.prerequisite_runs(ctx, "mnist-cnn")}
-    mlp = training.prerequisite_runs(ctx, "mnist-mlp")
+    cnn = ctx.prerequisite("mnist-cnn").runs_by_seed()
+    mlp = ctx.prerequisite("mnist-mlp").runs()
     missing = [s for s in config.seeds if s not in cnn]
     if missing:
         raise ReplicationError(f"control seeds {missing} have no pooled CNN of the same seed in "
                                f"mnist-cnn (seeds {sorted(cnn)})")
 
-    data = ctx.dataset(config.dataset).subset(config.n_train, config.n_test)
-    nopool = mnist_cnn.train(config, ctx, data, pooling=False, folder="no_pooling",
+    b = config.budget
+    data = ctx.dataset(config.dataset).subset(b.n_train, b.n_test)
+    nopool = mnist_cnn.train(b, config.seeds, ctx, data, pooling=False, folder="no_pooling",
                              evaluate_train=False)
-    twin = (mnist_cnn.train(config, ctx, data, pooling=True, folder="pooled_twin",
+    twin = (mnist_cnn.train(b, config.seeds, ctx, data, pooling=True, folder="pooled_twin",
                             evaluate_train=False) if config.pooled_twin else None)
 
     preprocess = Preprocess()
@@ -148,9 +135,7 @@ def run(config: Config, ctx) -> dict:
         "shifts": shifts,
         "n_shift_test": int(len(y)),
         "curves": curves,
-        "params_no_pooling": nopool[0][1]["params"],
-        "histories_no_pooling": [r["history"] for _, r in nopool],
-        "seed_runs_no_pooling": [{k: v for k, v in r.items() if k != "history"} for _, r in nopool],
+        **training.seed_block(nopool, suffix="_no_pooling"),
         "class_names": list(data.class_names),
         "data": data.provenance(),
     }

@@ -54,14 +54,14 @@ def run(config: Config, ctx) -> dict:
     from ..errors import ReplicationError
     from ..filters import conv_layers, label_purity, mann_whitney_greater, top_patches
 
-    source = ctx.prerequisites[MODEL_FROM]
-    runs = {r["seed"]: (d, r) for d, r in training.prerequisite_runs(ctx, MODEL_FROM)}
+    source = ctx.prerequisite(MODEL_FROM)
+    runs = source.runs_by_seed()
     missing = [s for s in config.seeds if s not in runs]
     if missing:
         raise ReplicationError(f"seeds {missing} were not trained by {MODEL_FROM} (seeds {sorted(runs)})")
     # The model's own input scaling: the mean and std of the training images it was trained on.
     full = ctx.dataset(config.dataset)
-    trained_on = full.subset(source["config"].get("n_train"), None)
+    trained_on = full.subset(source.config.get("n_train"), None)
     preprocess = Preprocess.standardize_from(trained_on.train)
     x, y = full.test.x[:config.n_test], full.test.y[:config.n_test]
 
@@ -110,7 +110,7 @@ def run(config: Config, ctx) -> dict:
         "chance_purity": float(chance.mean()),
         "top": config.top,
         "n_test": int(len(y)),
-        "model_from": {"claim": MODEL_FROM, "profile": source.get("profile"),
+        "model_from": {"claim": MODEL_FROM, "profile": source.result.get("profile"),
                        "seeds": list(config.seeds)},
         "class_names": list(full.class_names),
         "data": full.provenance(),

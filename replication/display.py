@@ -1,0 +1,74 @@
+"""How numbers and machines are written for people: one place for the CLI, README, report, notebook.
+
+Reads the registry and plain result dicts only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from . import registry, verdicts
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second (every timestamp a result or report carries)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def duration(seconds: float) -> str:
+    """``"42 s"``, ``"12.5 min"`` or ``"2 h 05 min"``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def format_value(claim: registry.Claim, value) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f}%" if claim.percent else f"{value:.4g}"
+
+
+def format_summary(claim: registry.Claim, s: dict) -> str:
+    if not s or s.get("mean") is None:
+        return "-"
+    if claim.percent:
+        return f"{100 * s['mean']:.2f} ± {100 * s['std']:.2f}% (n={s['n']})"
+    return f"{s['mean']:.4g} ± {s['std']:.2g} (n={s['n']})"
+
+
+def hardware_text(hw: dict) -> str:
+    """``"NVIDIA H100; AMD EPYC (2 cores, avx2 avx512_bf16)"`` or ``"CPU only: AMD EPYC (...)"``."""
+    flags = hw.get("cpu_flags")
+    extra = f", {' '.join(flags)}" if flags else ""
+    cpu = f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores{extra})"
+    acc = hw.get("accelerators")
+    if isinstance(acc, list) and acc:
+        return f"{', '.join(acc)}; {cpu}"
+    return f"CPU only: {cpu}"
+
+
+def summary_rows(found: dict[str, dict | None]) -> list[tuple[str, str, str, str]]:
+    """(claim, lecture value, reproduced, verdict) for each claim id -> result or None."""
+    rows = []
+    for claim_id, result in found.items():
+        claim = registry.get(claim_id)
+        lecture = format_value(claim, claim.expected) if claim.lecture_value else "-"
+        if result is None:
+            rows.append((claim_id, lecture, "-", verdicts.NOT_RUN))
+            continue
+        rows.append((claim_id, lecture, format_summary(claim, result["summary"][claim.metric]),
+                     result["verdict"]))
+    return rows
+
+
+def print_table(rows, log=print) -> None:
+    header = ("claim", "lecture", "reproduced (mean ± std, n)", "verdict")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    log(line.format(*header))
+    log(line.format(*("-" * w for w in widths)))
+    for r in rows:
+        log(line.format(*r))

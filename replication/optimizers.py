@@ -1,0 +1,65 @@
+"""Optimizer factories: ``make(steps_per_epoch, epochs) -> keras optimizer``.
+
+A factory, not an optimizer, because a schedule needs the run's length, which only the fit knows.
+Every schedule counts the optimizer's own steps, which ``BackupAndRestore`` saves, so a resumed run
+continues its schedule where it stopped.
+"""
+
+from __future__ import annotations
+
+OPTIMIZERS = ("adam", "sgd", "adamw")
+
+
+def adam(learning_rate: float = 1e-3):
+    """Adam at a constant learning rate (the lecture's notebooks: 1e-3)."""
+
+    def make(steps_per_epoch: int, epochs: int):
+        import keras
+
+        return keras.optimizers.Adam(learning_rate=learning_rate)
+
+    return make
+
+
+def one_cycle(peak_lr: float, *, optimizer: str = "adam", warmup_fraction: float = 0.2,
+              start_fraction: float = 0.1, momentum: float = 0.9, nesterov: bool = True,
+              weight_decay: float | None = None):
+    """A one-cycle-style schedule over the whole run: a linear warm-up, then a cosine to 0.
+
+    The learning rate climbs from ``start_fraction * peak_lr`` to ``peak_lr`` over the first
+    ``warmup_fraction`` of all steps and falls to 0 by the last step of the last epoch (Keras's
+    ``CosineDecay`` with ``warmup_target``). ``optimizer``: ``"adam"``, ``"sgd"`` (with
+    ``momentum`` and ``nesterov``) or ``"adamw"``. ``weight_decay`` is Keras's *decoupled* decay:
+    each step multiplies the weights by ``1 - lr * weight_decay`` (for SGD with momentum 0.9 that
+    is about 10x weaker than an L2 penalty of the same number, whose gradient passes through the
+    momentum).
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+
+    def make(steps_per_epoch: int, epochs: int):
+        import keras
+
+        total = max(1, int(steps_per_epoch) * int(epochs))
+        warmup = min(total - 1, max(0, round(warmup_fraction * total)))
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=start_fraction * peak_lr, decay_steps=max(1, total - warmup),
+            alpha=0.0, warmup_target=peak_lr, warmup_steps=warmup)
+        if optimizer == "adam":
+            return keras.optimizers.Adam(learning_rate=schedule)
+        if optimizer == "sgd":
+            return keras.optimizers.SGD(schedule, momentum=momentum, nesterov=nesterov,
+                                        weight_decay=weight_decay)
+        return keras.optimizers.AdamW(schedule, weight_decay=weight_decay if weight_decay is not None else 0.004)
+
+    return make
+
+
+def for_budget(schedule: str, learning_rate: float, warmup_fraction: float = 0.2):
+    """Adam for a claim's ``schedule`` field: ``"constant"`` (the notebooks) or ``"one_cycle"``
+    (peak ``learning_rate`` after ``warmup_fraction`` of the steps)."""
+    if schedule == "constant":
+        return adam(learning_rate)
+    if schedule == "one_cycle":
+        return one_cycle(learning_rate, optimizer="adam", warmup_fraction=warmup_fraction)
+    raise ValueError(f"unknown schedule {schedule!r}; choose 'constant' or 'one_cycle'")

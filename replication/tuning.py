@@ -1,0 +1,187 @@
+"""Keras Tuner machinery for sweeps: a resumable grid oracle, a tuner whose trials run one
+resumable execution per seed, the project folder's safety checks, and the distributed roles.
+
+A claim supplies the search space (a ``keras_tuner.HyperModel``) and the data; this module runs
+it. Keras Tuner is imported inside the functions that need it, so importing this module does no
+work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import interrupts, results
+from .errors import ReplicationError
+
+ROLES = ("chief", "worker")
+
+
+def set_roles(role: str | None, oracle: str | None, tuner_id: str | None) -> None:
+    """Keras Tuner's distributed mode reads these three variables (chief or worker)."""
+    if role is None:
+        return
+    host, _, port = (oracle or "").rpartition(":")
+    os.environ["KERASTUNER_ORACLE_IP"] = host
+    os.environ["KERASTUNER_ORACLE_PORT"] = port
+    os.environ["KERASTUNER_TUNER_ID"] = "chief" if role == "chief" else (tuner_id or "worker")
+
+
+def oracle_class():
+    """:class:`CuratedGridOracle`, made on first use (Keras Tuner is imported lazily)."""
+    import keras_tuner
+
+    class CuratedGridOracle(keras_tuner.Oracle):
+        """Grid search over the one ``hp.Choice`` of the space: every value once, in order.
+
+        Its whole state is the trials themselves, so a reloaded project resumes. Our own, because
+        Keras Tuner 1.4.8's ``GridSearchOracle`` keeps its order in a linked list that it does not
+        save: after a reload it fails with a KeyError as soon as a trial ends (keras-team/
+        keras-tuner#1055, fix proposed in #1056; our kill-and-resume test caught it). Drop this
+        class for ``keras_tuner.GridSearch`` once a released Keras Tuner persists that order.
+        """
+
+        def populate_space(self, trial_id):
+            hp = self.get_space().space[0]
+            taken = {t.hyperparameters.values.get(hp.name) for t in self.trials.values()}
+            for value in hp.values:
+                if value not in taken:
+                    return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING,
+                            "values": {hp.name: value}}
+            if self.ongoing_trials:
+                return {"status": keras_tuner.engine.trial.TrialStatus.IDLE, "values": None}
+            return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
+
+    return CuratedGridOracle
+
+
+def tuner_class():
+    """:class:`SeedExecutionsTuner`, made on first use (Keras Tuner is imported lazily)."""
+    import keras
+    import keras_tuner
+
+    from . import training
+    from .epochs import EpochSeed, EpochTimer, StopOnInterrupt, epoch_batches
+
+    class SeedExecutionsTuner(keras_tuner.Tuner):
+        """A tuner whose trials run one execution per seed, each resumable (BackupAndRestore) and
+        saved atomically under ``cache_dir/<config>/seed<k>/``, and which report the test
+        accuracy, parameters and wall time with the objective, so the oracle's (the chief's)
+        trial files hold the whole table.
+
+        ``sweep``: seeds, epochs, batch_size, cache_dir, deterministic, verbose, num_classes,
+        preprocess, x_train/y_train (uint8 images, int labels), x_val/y_val and x_test/y_test
+        (preprocessed images, one-hot labels). The objective is validation accuracy; the test
+        set is scored once per execution, after training, and steers nothing.
+        """
+
+        def __init__(self, hypermodel, *, objective, max_trials, sweep, **kwargs):
+            super().__init__(oracle=oracle_class()(objective=objective, max_trials=max_trials,
+                                                   max_consecutive_failed_trials=1),
+                             hypermodel=hypermodel, **kwargs)
+            self.sweep = sweep
+
+        def run_trial(self, trial, *args, **kwargs):
+            sw = self.sweep
+            name = trial.hyperparameters.get("config")
+            per_seed, params = [], None
+            for seed in sw["seeds"]:
+                interrupts.check()
+                run_dir = Path(sw["cache_dir"]) / name / f"seed{seed}"
+                done = run_dir / "done.json"
+                if done.exists():
+                    record = results.read_json(done)
+                else:
+                    record = self._execute(trial.hyperparameters, seed, run_dir)
+                    results.atomic_write_json(done, record)
+                per_seed.append(record)
+                params = record["params"]
+            val = [r["val_accuracy"] for r in per_seed]
+            test = [r["test_accuracy"] for r in per_seed]
+            out = {
+                "val_accuracy": float(np.mean(val)),
+                "test_accuracy": float(np.mean(test)),
+                "test_accuracy_std": float(np.std(test, ddof=1)) if len(test) > 1 else 0.0,
+                "params": float(params),
+                "wall_time_s": float(sum(r["wall_time_s"] for r in per_seed)),
+                "executions": float(len(per_seed)),
+            }
+            for seed, r in zip(sw["seeds"], per_seed, strict=True):
+                out[f"test_accuracy_seed{seed}"] = float(r["test_accuracy"])
+                out[f"val_accuracy_seed{seed}"] = float(r["val_accuracy"])
+            return out
+
+        def _execute(self, hp, seed, run_dir):
+            sw = self.sweep
+            run_dir.mkdir(parents=True, exist_ok=True)
+            training.set_seed(seed, sw["deterministic"])
+            t0 = time.perf_counter()
+            model = self._try_build(hp)  # built (and compiled) by the HyperModel, in the strategy
+            batches, feed = epoch_batches(sw["x_train"], sw["y_train"], sw["batch_size"],
+                                          sw["num_classes"], sw["preprocess"], seed)
+            model.fit(
+                feed, epochs=sw["epochs"], shuffle=False, verbose=sw["verbose"],
+                validation_data=(sw["x_val"], sw["y_val"]),
+                callbacks=[StopOnInterrupt(), EpochSeed(seed, batches),
+                           keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
+                                                            double_checkpoint=True),
+                           EpochTimer(),
+                           keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)])
+            history = training.read_history(run_dir / "history.csv")
+            test = model.evaluate(sw["x_test"], sw["y_test"], batch_size=512, verbose=0,
+                                  return_dict=True)
+            # Keras's val_* columns hold the validation split here (read_history names them test_*).
+            return {"seed": int(seed), "params": int(model.count_params()),
+                    "val_accuracy": float(history["test_accuracy"][-1]),
+                    "test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
+                    "epochs": int(sw["epochs"]), "wall_time_s": time.perf_counter() - t0,
+                    "train_accuracy_last_epoch": float(history["accuracy"][-1])}
+
+    return SeedExecutionsTuner
+
+
+def project_ok(project: Path) -> bool:
+    """False when Keras Tuner's own files are damaged (it writes them in place, not atomically):
+    a kill mid-write leaves a truncated oracle.json or trial.json that it cannot reload."""
+    for path in [project / "oracle.json", *project.glob("trial_*/trial.json")]:
+        if path.exists():
+            try:
+                json.loads(path.read_text())
+            except (ValueError, OSError):
+                return False
+    return True
+
+
+def prepare_project(tuner_dir: Path, fp: str, *, force: bool, log=print, name: str = "sweep") -> bool:
+    """Make ``tuner_dir`` ready for the sweep ``fp``; return whether Keras Tuner must start its
+    project afresh (overwrite). Stops with a message naming ``--force`` when the folder holds
+    another sweep's project."""
+    marker = tuner_dir / "sweep.json"
+    if tuner_dir.exists() and any(tuner_dir.iterdir()):
+        saved = None
+        if marker.exists():
+            try:
+                saved = results.read_json(marker).get("fingerprint")
+            except Exception:  # noqa: BLE001 - a damaged marker is a mismatch
+                saved = None
+        if saved != fp and not force:
+            raise ReplicationError(
+                f"{tuner_dir} holds a Keras Tuner project of another sweep configuration "
+                f"(fingerprint {saved} here, {fp} now: space, data, budget or seeds changed); "
+                f"rerun with --force to start this sweep afresh (the old project is deleted)")
+        if saved != fp:
+            log(f"[{name}] --force: deleting the old sweep in {tuner_dir}")
+            shutil.rmtree(tuner_dir)
+    tuner_dir.mkdir(parents=True, exist_ok=True)
+    results.atomic_write_json(marker, {"fingerprint": fp})
+    project = tuner_dir / "sweep"
+    if project.exists() and not project_ok(project):
+        log(f"[{name}] {project} was damaged by an interruption: rebuilding it; finished "
+            f"executions are reused from {tuner_dir / 'executions'}, the rest train again")
+        return True
+    return False
