@@ -15,3 +15,7 @@ class DataError(ReplicationError):
 
 class ResultError(ReplicationError):
     """A saved result cannot be read or written."""
+
+
+class LockHeld(ReplicationError):
+    """Another run holds a claim folder's lock, or its lock file is damaged (see replication.locks)."""

@@ -36,9 +36,29 @@ REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 # Atomic writes
 
 
+def _umask() -> int:
+    """The process's umask, left as it was.
+
+    Linux shows it in /proc/self/status. Elsewhere the only way to read it is to set it, which is
+    process-wide: it is set to 0o077 for that instant, so a file another thread creates meanwhile
+    gets a stricter mode, never a looser one.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def _atomic_path(path: Path, suffix: str = ""):
-    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    The file gets the mode a plain ``open(path, "w")`` would give a new file (0o666 less the
+    umask), not the 0o600 of ``tempfile.mkstemp``, so atomic and plain writes are equally readable.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +68,8 @@ def _atomic_path(path: Path, suffix: str = ""):
     os.close(fd)
     try:
         yield Path(tmp)
+        # After the block: a writer may have replaced the temporary file with one of its own.
+        os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import pickle
 import tarfile
@@ -29,16 +30,74 @@ def test_idx_folder_loads_shapes_and_labels(mnist_dir):
 
 
 def test_generated_mnist_fails_the_published_md5(mnist_dir):
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz: decompressed MD5 .* published"):
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte.gz: decompressed MD5 .* official file"):
         data.load("mnist", mnist_dir.parent)
 
 
-def test_fashion_mnist_reads_uncompressed_idx_with_class_names(tmp_path):
-    write_idx_folder(tmp_path / "fashion_mnist", gz=False)
-    ds = data.load("fashion_mnist", tmp_path)  # no published MD5 for decompressed files
-    assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
-    assert not ds.verified
-    assert any("no published checksum" in n for n in ds.notes)
+# -- Fashion-MNIST is verified by content, whatever gzip wrapper it comes in -------------------
+
+
+@pytest.fixture
+def fashion_content(tmp_path, monkeypatch):
+    """Small IDX files under Fashion-MNIST's names, with the checksum table set to their content.
+
+    Returns {file name: decompressed bytes}; the split sizes are patched down to 64 / 32 images.
+    """
+    monkeypatch.setattr(data, "MNIST_FILES", {
+        "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 64),
+        "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 32),
+    })
+    plain = write_idx_folder(tmp_path / "content", n_train=64, n_test=32, gz=False, seed=3)
+    content = {f.name: f.read_bytes() for f in sorted(plain.iterdir())}
+    monkeypatch.setitem(data.IDX_MD5, "fashion_mnist",
+                        {name: hashlib.md5(raw).hexdigest() for name, raw in content.items()})
+    return content
+
+
+def _write_fashion(root, content, level):
+    """Write ``content`` as ``root/fashion_mnist/``: gzipped at ``level``, or plain if None."""
+    folder = root / "fashion_mnist"
+    folder.mkdir(parents=True)
+    for name, raw in content.items():
+        if level is None:
+            (folder / name).write_bytes(raw)
+        else:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(raw, compresslevel=level))
+    return folder
+
+
+def test_fashion_mnist_verifies_its_content_gzipped_at_any_level_or_not(tmp_path, fashion_content):
+    loaded = {}
+    for level in (1, 9, None):
+        folder = _write_fashion(tmp_path / f"level-{level}", fashion_content, level)
+        ds = data.load("fashion_mnist", folder.parent)
+        assert ds.verified and ds.notes == (), level
+        assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
+        loaded[level] = ds
+    # The two wrappers differ byte for byte, so a check of the .gz file would refuse one of them.
+    gz1 = (tmp_path / "level-1" / "fashion_mnist" / "train-images-idx3-ubyte.gz").read_bytes()
+    gz9 = (tmp_path / "level-9" / "fashion_mnist" / "train-images-idx3-ubyte.gz").read_bytes()
+    assert gz1 != gz9
+    for level in (9, None):
+        assert np.array_equal(loaded[level].train.x, loaded[1].train.x)
+        assert np.array_equal(loaded[level].test.y, loaded[1].test.y)
+
+
+@pytest.mark.parametrize("level", [6, None])
+def test_fashion_mnist_one_changed_byte_fails_naming_the_file(tmp_path, fashion_content, level):
+    changed = dict(fashion_content)
+    raw = bytearray(changed["t10k-images-idx3-ubyte"])
+    raw[-1] ^= 0x01  # a pixel: the header still parses, only the checksum can tell
+    changed["t10k-images-idx3-ubyte"] = bytes(raw)
+    folder = _write_fashion(tmp_path, changed, level)
+    name = "t10k-images-idx3-ubyte" + (".gz" if level is not None else "")
+    with pytest.raises(DataError) as info:
+        data.load("fashion_mnist", folder.parent)
+    message = str(info.value)
+    assert message.startswith(f"{folder / name}: decompressed MD5 ")
+    assert "does not match the official file's" in message and "\n" not in message
+    ds = data.load("fashion_mnist", folder.parent, verify=False)  # the bytes themselves are fine
+    assert not ds.verified and len(ds.test) == 32
 
 
 @pytest.mark.skipif(real_data_dir() is None, reason="real datasets not present")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -40,6 +41,46 @@ def test_npz_round_trip(tmp_path):
     with np.load(path) as f:
         assert f["a"].tolist() == [0, 1, 2, 3]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arrays.npz"]
+
+
+@pytest.fixture(params=[0o022, 0o002], ids=["umask022", "umask002"])
+def umask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def _mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_atomic_files_get_the_mode_of_a_plain_open(tmp_path, umask):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert _mode(plain) == 0o666 & ~umask  # what a plain open() gives a new file
+    results.atomic_write_text(tmp_path / "result.json", "{}")
+    results.atomic_save_npz(tmp_path / "arrays.npz", a=np.arange(3))
+    assert _mode(tmp_path / "result.json") == _mode(plain)
+    assert _mode(tmp_path / "arrays.npz") == _mode(plain)
+    assert os.umask(umask) == umask  # reading the umask left it as it was
+
+
+def test_atomic_model_save_gets_the_mode_of_a_plain_open(tmp_path, umask):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    results.atomic_save_model(model, tmp_path / "model.keras")
+    assert _mode(tmp_path / "model.keras") == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
+
+
+def test_umask_is_read_and_restored_without_proc(umask, monkeypatch):
+    def no_proc(self, *a, **k):
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(results.Path, "read_text", no_proc)
+    assert results._umask() == umask
+    assert os.umask(umask) == umask
 
 
 def test_store_keys_by_profile_dataset_claim(tmp_path):
