@@ -7,13 +7,11 @@ pooled CNN's accuracy falls than the unpooled one's; the MLP is shown for refere
 """
 
 # %%
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from replication import plotting
 
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "shift_accuracy"
 MODELS = (("cnn", "CNN (with pooling), mnist-cnn", "C1"),

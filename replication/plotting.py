@@ -1,6 +1,10 @@
-"""What every figure script shares: its arguments, reading saved results, saving atomically.
+"""What every figure script shares: its arguments, reading saved results, the matplotlib backend,
+the drawing conventions that recur (a curve per seed under their mean, a confusion matrix), and
+saving atomically.
 
-Figure scripts (``figures/plot_<name>.py``) read saved results only and never train.
+Figure scripts (``figures/plot_<name>.py``) read saved results only and never train. This module
+imports no training code (only the registry, the result files and the errors), so a figure
+script starts without TensorFlow.
 """
 
 from __future__ import annotations
@@ -15,6 +19,17 @@ from . import registry, results
 from .errors import ReplicationError
 
 FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend: figure scripts write PNG files and never open a
+    window, so they run the same on a headless machine, in a subprocess and in the tests."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def figure_args(doc: str, argv=None) -> argparse.Namespace:
