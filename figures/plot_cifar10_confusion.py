@@ -16,12 +16,6 @@ plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no 
 NAME = "cifar10_confusion"
 
 
-def confusion(labels, preds, k: int) -> np.ndarray:
-    m = np.zeros((k, k), dtype=int)
-    np.add.at(m, (labels.astype(int), preds.astype(int)), 1)
-    return m
-
-
 def main(argv=None) -> int:
     args = plotting.figure_args(__doc__, argv)
     result, arrays = plotting.load_result(args, "cifar10-aug")
@@ -31,7 +25,7 @@ def main(argv=None) -> int:
 
     names = result["measured"]["class_names"]
     labels, preds = arrays["test_labels"], arrays["test_predictions"]
-    mean = np.mean([confusion(labels, p, len(names)) for p in preds], axis=0)
+    mean = np.mean([plotting.confusion(labels, p, len(names)) for p in preds], axis=0)
 
     # %% Off-diagonal colour scale (the diagonal is ~10x larger and would wash the errors out);
     # the diagonal is drawn in its own green scale on top.

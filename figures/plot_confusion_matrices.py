@@ -17,12 +17,6 @@ plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no 
 NAME = "confusion_matrices"
 
 
-def confusion(labels, preds, k: int) -> np.ndarray:
-    m = np.zeros((k, k), dtype=int)
-    np.add.at(m, (labels.astype(int), preds.astype(int)), 1)
-    return m
-
-
 def main(argv=None) -> int:
     args = plotting.figure_args(__doc__, argv)
     result, arrays = plotting.load_result(args, "mlp-vs-cnn")
@@ -32,7 +26,7 @@ def main(argv=None) -> int:
 
     names = result["measured"]["class_names"]
     labels = arrays["test_labels"]
-    mats = {title: confusion(labels, arrays[key][0], len(names))
+    mats = {title: plotting.confusion(labels, arrays[key][0], len(names))
             for title, key in (("MLP", "mlp_predictions"), ("CNN", "cnn_predictions"))}
 
     # %% Shared log colour scale; zeros are left blank.

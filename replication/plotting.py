@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from . import registry, results
 from .errors import ReplicationError
 
@@ -80,6 +82,13 @@ def save(fig, args, name: str, result: dict | None = None) -> Path:
     results.atomic_savefig(fig, path, dpi=110)
     print(f"[figure {name}] {path}")
     return path
+
+
+def confusion(labels, predictions, n: int) -> np.ndarray:
+    """The ``n`` x ``n`` confusion matrix of counts: row = true class, column = predicted class."""
+    m = np.zeros((n, n), dtype=int)
+    np.add.at(m, (np.asarray(labels).astype(int), np.asarray(predictions).astype(int)), 1)
+    return m
 
 
 def figure_names_for(claim_ids) -> list[str]:
