@@ -84,6 +84,42 @@ def save(fig, args, name: str, result: dict | None = None) -> Path:
     return path
 
 
+def seed_runs(histories: list[dict], key: str) -> list[list[float]]:
+    """Each seed's ``key`` curve (one per history that recorded it), all cut to the shortest, so
+    that they can be averaged epoch by epoch; [] when no history has ``key``."""
+    runs = [h[key] for h in histories if key in h]
+    n = min((len(r) for r in runs), default=0)
+    return [r[:n] for r in runs]
+
+
+def seed_curves(ax, runs, *, color, label: str, x=None, marker=None, ms=None, seed_marker=None):
+    """One thin line per seed and their mean in bold; only the mean is labelled (``label``).
+
+    ``runs``: equally long curves, one per seed (see :func:`seed_runs`); ``x``: their x values
+    (default: epochs 1, 2, ...); ``marker``/``ms``: the mean's marker, ``seed_marker``: the seeds'.
+    Returns the mean curve.
+    """
+    x = np.arange(1, len(runs[0]) + 1) if x is None else x
+    for r in runs:
+        ax.plot(x, r, color=color, alpha=0.3, lw=0.8, marker=seed_marker)
+    mean = np.mean(runs, axis=0)
+    ax.plot(x, mean, color=color, lw=2, marker=marker, ms=ms, label=label)
+    return mean
+
+
+def train_test_curves(ax, histories: list[dict], metric: str, *, train_label: str, **style) -> None:
+    """Our training (blue) and test (orange) curves of ``metric``, each as :func:`seed_curves`.
+
+    The test curve is the history's ``test_<metric>``: measured after every epoch for the picture
+    only, as the lecture's notebooks measured their "val" curve on the test set. ``style`` goes to
+    :func:`seed_curves` (markers).
+    """
+    for key, colour, label in ((metric, "C0", train_label), (f"test_{metric}", "C1", "test")):
+        runs = seed_runs(histories, key)
+        if runs:
+            seed_curves(ax, runs, color=colour, label=f"ours: {label}, mean of {len(runs)}", **style)
+
+
 def confusion(labels, predictions, n: int) -> np.ndarray:
     """The ``n`` x ``n`` confusion matrix of counts: row = true class, column = predicted class."""
     m = np.zeros((n, n), dtype=int)
