@@ -136,8 +136,12 @@ def figure_names_for(claim_ids) -> list[str]:
     return names
 
 
-def regenerate_all(results_dir: Path, profile: str | None = None, log=print) -> int:
-    """Run every figure script for every (profile, dataset) that has results. No training."""
+def regenerate_all(results_dir: Path, profile: str | None = None, log=print, out: Path | None = None) -> int:
+    """Run every figure script for every (profile, dataset) that has results. No training.
+
+    ``out``: draw into ``out/<profile>/<dataset>/`` instead of beside the results
+    (``<results>/<profile>/<dataset>/figures/``), e.g. to leave a committed run untouched.
+    """
     if not FIGURES_DIR.is_dir():
         raise ReplicationError(f"{FIGURES_DIR}: figure scripts not found (run from a source checkout)")
     store = results.Store(results_dir)
@@ -153,28 +157,31 @@ def regenerate_all(results_dir: Path, profile: str | None = None, log=print) -> 
     failed = []
     for (prof, dataset), claims in sorted(combos.items()):
         for name in figure_names_for([c for c in registry.CLAIMS if c in claims]):
-            if not run_figure_script(name, results_dir, prof, dataset, log=log):
+            folder = None if out is None else Path(out) / prof / dataset
+            if not run_figure_script(name, results_dir, prof, dataset, log=log, out=folder):
                 failed.append(name)
     return 1 if failed else 0
 
 
-def run_figure_script(name: str, results_dir: Path, profile: str, dataset: str, log=print) -> bool:
+def run_figure_script(name: str, results_dir: Path, profile: str, dataset: str, log=print,
+                      out: Path | None = None) -> bool:
     """Run ``figures/plot_<name>.py`` in a fresh interpreter; False (and its output logged) if it failed.
 
-    The script imports this very package whether or not it is installed: the checkout that holds
-    this module goes first on its ``PYTHONPATH``.
+    ``out``: the folder for the PNG (default: the script's, beside the results). The script imports
+    this very package whether or not it is installed: the checkout that holds this module goes first
+    on its ``PYTHONPATH``.
     """
     script = FIGURES_DIR / f"plot_{name}.py"
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     cmd = [sys.executable, str(script), "--results-dir", str(results_dir), "--profile", profile,
-           "--dataset", dataset]
+           "--dataset", dataset] + ([] if out is None else ["--out", str(out)])
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    out = (proc.stdout + proc.stderr).strip()
+    printed = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
-        log(f"[figure {name}] FAILED for {profile}/{dataset}:\n{out[-2000:]}")
+        log(f"[figure {name}] FAILED for {profile}/{dataset}:\n{printed[-2000:]}")
         return False
-    if out:
-        log(out)
+    if printed:
+        log(printed)
     return True
