@@ -20,7 +20,13 @@ import numpy as np
 from . import registry, results
 from .errors import ReplicationError
 
-FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
+# The figure scripts live in the repository's top-level figures/, where people edit and run them; a
+# wheel ships that folder inside the package as replication/figure_scripts (pyproject.toml's
+# package-dir). So: the shipped copy when this is an installed package, else the checkout's (a
+# source checkout or an editable install, whose package folder holds no copy).
+SHIPPED_FIGURES_DIR = Path(__file__).resolve().parent / "figure_scripts"
+CHECKOUT_FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
+FIGURES_DIR = SHIPPED_FIGURES_DIR if SHIPPED_FIGURES_DIR.is_dir() else CHECKOUT_FIGURES_DIR
 
 
 def pyplot():
@@ -143,7 +149,8 @@ def regenerate_all(results_dir: Path, profile: str | None = None, log=print, out
     (``<results>/<profile>/<dataset>/figures/``), e.g. to leave a committed run untouched.
     """
     if not FIGURES_DIR.is_dir():
-        raise ReplicationError(f"{FIGURES_DIR}: figure scripts not found (run from a source checkout)")
+        raise ReplicationError(f"{FIGURES_DIR}: figure scripts not found (neither shipped with the "
+                               f"package nor in a source checkout)")
     store = results.Store(results_dir)
     combos: dict[tuple[str, str], list[str]] = {}
     for _path, result in store.all_results():
@@ -168,8 +175,8 @@ def run_figure_script(name: str, results_dir: Path, profile: str, dataset: str, 
     """Run ``figures/plot_<name>.py`` in a fresh interpreter; False (and its output logged) if it failed.
 
     ``out``: the folder for the PNG (default: the script's, beside the results). The script imports
-    this very package whether or not it is installed: the checkout that holds this module goes first
-    on its ``PYTHONPATH``.
+    this very package whether or not it is installed: the folder that holds this package (the
+    checkout, or site-packages for an installed copy) goes first on its ``PYTHONPATH``.
     """
     script = FIGURES_DIR / f"plot_{name}.py"
     env = dict(os.environ)
