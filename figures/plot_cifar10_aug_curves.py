@@ -13,24 +13,19 @@ results; no training.
 """
 
 # %%
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from replication import lecture, plotting
 
-from replication import lecture, plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "cifar10_aug_curves"
 RUNS = (("cifar10-noaug", "no augmentation"), ("cifar10-aug", "augmented"))
 
 
-def mean_curve(histories, key):
-    runs = [h[key] for h in histories if key in h]
-    if not runs:
-        return None, []
-    n = min(len(r) for r in runs)
-    return np.mean([r[:n] for r in runs], axis=0), [r[:n] for r in runs]
+def mean_test_loss(result) -> np.ndarray:
+    """Our test loss per epoch, mean over seeds."""
+    return np.mean(plotting.seed_runs(result["measured"]["histories"], "test_loss"), axis=0)
 
 
 def main(argv=None) -> int:
@@ -44,8 +39,7 @@ def main(argv=None) -> int:
     # The comparison epoch: where our no-augmentation test loss was lowest (seed mean).
     turn = None
     if found["cifar10-noaug"]:
-        mean_loss, _ = mean_curve(found["cifar10-noaug"]["measured"]["histories"], "test_loss")
-        turn = int(np.argmin(mean_loss)) + 1
+        turn = int(np.argmin(mean_test_loss(found["cifar10-noaug"]))) + 1
 
     # %% Rows: without / with augmentation. Columns: loss, accuracy. Train blue, test orange.
     fig, axes = plt.subplots(2, 2, figsize=(11.5, 8.2), sharex=True)
@@ -57,17 +51,9 @@ def main(argv=None) -> int:
         for col, metric in enumerate(("loss", "accuracy")):
             ax = axes[row, col]
             if result is not None:
-                histories = result["measured"]["histories"]
-                for key, colour, label in ((metric, "C0", "train (dropout/augmentation on)"),
-                                           (f"test_{metric}", "C1", "test")):
-                    mean, runs = mean_curve(histories, key)
-                    if mean is None:
-                        continue
-                    epochs = np.arange(1, len(mean) + 1)
-                    for r in runs:
-                        ax.plot(epochs, r, color=colour, alpha=0.3, lw=0.8)
-                    ax.plot(epochs, mean, color=colour, lw=2, marker="o", ms=3,
-                            label=f"ours: {label}, mean of {len(runs)}")
+                plotting.train_test_curves(ax, result["measured"]["histories"], metric,
+                                           train_label="train (dropout/augmentation on)",
+                                           marker="o", ms=3)
             else:
                 ax.text(0.5, 0.5, f"{cid} not run", transform=ax.transAxes, ha="center", color="0.5")
             if notebook is not None:
@@ -88,7 +74,7 @@ def main(argv=None) -> int:
                 title += (f"  (lecture after {int(end['epoch'])} epochs: train {end[metric]:.3f}, "
                           f"test {end[f'val_{metric}']:.3f})")
             if result is not None and turn is not None and metric == "loss":
-                loss = mean_curve(result["measured"]["histories"], "test_loss")[0]
+                loss = mean_test_loss(result)
                 if len(loss) >= turn:
                     title += f"\nours: test loss {loss[turn - 1]:.3f} at epoch {turn}, {loss[-1]:.3f} at {len(loss)}"
             ax.set_title(title, fontsize=9)

@@ -6,13 +6,11 @@ layer, called with ``training=True``; this script only draws the saved arrays. N
 """
 
 # %%
-import matplotlib
+from matplotlib.gridspec import GridSpec
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.gridspec import GridSpec  # noqa: E402
+from replication import plotting
 
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "cifar10_augmented"
 

@@ -7,21 +7,13 @@ Reads the ``cifar10-aug`` result's arrays; no training.
 """
 
 # %%
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from replication import plotting
 
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "cifar10_confusion"
-
-
-def confusion(labels, preds, k: int) -> np.ndarray:
-    m = np.zeros((k, k), dtype=int)
-    np.add.at(m, (labels.astype(int), preds.astype(int)), 1)
-    return m
 
 
 def main(argv=None) -> int:
@@ -33,7 +25,7 @@ def main(argv=None) -> int:
 
     names = result["measured"]["class_names"]
     labels, preds = arrays["test_labels"], arrays["test_predictions"]
-    mean = np.mean([confusion(labels, p, len(names)) for p in preds], axis=0)
+    mean = np.mean([plotting.confusion(labels, p, len(names)) for p in preds], axis=0)
 
     # %% Off-diagonal colour scale (the diagonal is ~10x larger and would wash the errors out);
     # the diagonal is drawn in its own green scale on top.

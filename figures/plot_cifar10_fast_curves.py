@@ -10,13 +10,11 @@ no training.
 """
 
 # %%
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from replication import lecture, plotting
 
-from replication import lecture, plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "cifar10_fast_curves"
 

@@ -5,12 +5,9 @@ training set it used, as stored (uint8, no standardisation). No training.
 """
 
 # %%
-import matplotlib
+from replication import plotting
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "cifar10_images"
 

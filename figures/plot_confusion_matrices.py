@@ -7,22 +7,14 @@ Reads the ``mlp-vs-cnn`` result's arrays; no training.
 """
 
 # %%
-import matplotlib
+import numpy as np
+from matplotlib.colors import LogNorm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
+from replication import plotting
 
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "confusion_matrices"
-
-
-def confusion(labels, preds, k: int) -> np.ndarray:
-    m = np.zeros((k, k), dtype=int)
-    np.add.at(m, (labels.astype(int), preds.astype(int)), 1)
-    return m
 
 
 def main(argv=None) -> int:
@@ -34,7 +26,7 @@ def main(argv=None) -> int:
 
     names = result["measured"]["class_names"]
     labels = arrays["test_labels"]
-    mats = {title: confusion(labels, arrays[key][0], len(names))
+    mats = {title: plotting.confusion(labels, arrays[key][0], len(names))
             for title, key in (("MLP", "mlp_predictions"), ("CNN", "cnn_predictions"))}
 
     # %% Shared log colour scale; zeros are left blank.

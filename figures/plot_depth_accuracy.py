@@ -8,13 +8,11 @@ Reads the ``depth-width`` result; no training.
 """
 
 # %%
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from replication import plotting
 
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "depth_accuracy"
 LECTURE_SVHN = ((3, 0.920), (11, 0.960))  # the lecture's endpoints of Fig. 6.6 (SVHN)

@@ -7,13 +7,9 @@ no training.
 """
 
 # %%
-import matplotlib
+from replication import plotting
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "dropout_curves"
 VARIANTS = (("with_dropout", "with dropout 0.2", "C0"), ("without_dropout", "without dropout", "C3"))
@@ -29,15 +25,10 @@ def main(argv=None) -> int:
     fig, (ax_loss, ax_gap) = plt.subplots(1, 2, figsize=(11, 4.4))
     # %% Test loss per epoch: thin line per seed, mean in bold.
     for key, label, colour in VARIANTS:
-        runs = [h["test_loss"] for h in measured[f"histories_{key}"] if "test_loss" in h]
-        if not runs:
-            continue
-        n = min(len(r) for r in runs)
-        epochs = np.arange(1, n + 1)
-        for r in runs:
-            ax_loss.plot(epochs, r[:n], color=colour, alpha=0.3, lw=0.8)
-        ax_loss.plot(epochs, np.mean([r[:n] for r in runs], axis=0), color=colour, lw=2,
-                     marker="o" if n < 6 else None, label=f"{label}, mean of {len(runs)}")
+        runs = plotting.seed_runs(measured[f"histories_{key}"], "test_loss")
+        if runs:
+            plotting.seed_curves(ax_loss, runs, color=colour, marker="o" if len(runs[0]) < 6 else None,
+                                 label=f"{label}, mean of {len(runs)}")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("test loss")
     ax_loss.grid(alpha=0.3)

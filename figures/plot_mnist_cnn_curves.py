@@ -7,13 +7,9 @@ Reads the ``mnist-cnn`` result; no training.
 """
 
 # %%
-import matplotlib
+from replication import lecture, plotting
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from replication import lecture, plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "mnist_cnn_curves"
 
@@ -33,19 +29,12 @@ def main(argv=None) -> int:
                 pass
 
     # %% Loss (left) and accuracy (right); train in blue, test in orange.
+    # Markers only for a short run: a one-epoch curve is a single point, which a line cannot show.
+    few = min(len(h["loss"]) for h in histories) < 6
+    markers = {"marker": "o", "seed_marker": "."} if few else {}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        for key, colour, label in ((metric, "C0", "train (dropout on)"),
-                                   (f"test_{metric}", "C1", "test")):
-            runs = [h[key] for h in histories if key in h]
-            if not runs:
-                continue
-            n = min(len(r) for r in runs)
-            epochs = np.arange(1, n + 1)
-            for r in runs:
-                ax.plot(epochs, r[:n], color=colour, alpha=0.3, lw=0.8, marker="." if n < 6 else None)
-            ax.plot(epochs, np.mean([r[:n] for r in runs], axis=0), color=colour, lw=2,
-                    marker="o" if n < 6 else None, label=f"ours: {label}, mean of {len(runs)}")
+        plotting.train_test_curves(ax, histories, metric, train_label="train (dropout on)", **markers)
         for i, (_copy, nb) in enumerate(notebooks):
             # The lecture's own numbers, as its notebooks printed them; labelled once.
             ax.plot(nb["epoch"], nb[metric], "k--", lw=1.0, alpha=0.7,

@@ -5,12 +5,9 @@ Reads the ``mnist-mlp`` result's arrays (the first 100 training images it saw); 
 """
 
 # %%
-import matplotlib
+from replication import plotting
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "mnist_digits"
 

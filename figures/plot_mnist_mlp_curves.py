@@ -7,13 +7,9 @@ Reads the ``mnist-mlp`` result; no training.
 """
 
 # %%
-import matplotlib
+from replication import lecture, plotting
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from replication import lecture, plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "mnist_mlp_curves"
 
@@ -29,17 +25,7 @@ def main(argv=None) -> int:
     # %% Loss (left) and accuracy (right); train in blue, test in orange.
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        for key, colour, label in ((metric, "C0", "train (dropout on)"),
-                                   (f"test_{metric}", "C1", "test")):
-            runs = [h[key] for h in histories if key in h]
-            if not runs:
-                continue
-            n = min(len(r) for r in runs)
-            epochs = np.arange(1, n + 1)
-            for r in runs:
-                ax.plot(epochs, r[:n], color=colour, alpha=0.3, lw=0.8)
-            ax.plot(epochs, np.mean([r[:n] for r in runs], axis=0), color=colour, lw=2,
-                    label=f"ours: {label}, mean of {len(runs)}")
+        plotting.train_test_curves(ax, histories, metric, train_label="train (dropout on)")
         if notebook is not None:
             # The lecture's own numbers, as its notebook printed them.
             ax.plot(notebook["epoch"], notebook[metric], "k--", lw=1.2, label="lecture notebook: train")

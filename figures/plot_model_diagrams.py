@@ -10,12 +10,9 @@ Needs Graphviz and pydot; without them the figure is skipped (exit 0). Reads the
 import tempfile
 from pathlib import Path
 
-import matplotlib
+from replication import plotting, results
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from replication import plotting, results  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "model_diagrams"
 

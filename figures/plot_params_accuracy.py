@@ -8,12 +8,9 @@ Reads the ``depth-width`` result (and ``deep-vs-wide``'s verdict, when present);
 """
 
 # %%
-import matplotlib
+from replication import plotting
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "params_accuracy"
 STYLE = {"deep": ("C0", "o-", "11 conv layers (deep)"),

@@ -7,13 +7,9 @@ pooled CNN's accuracy falls than the unpooled one's; the MLP is shown for refere
 """
 
 # %%
-import matplotlib
+from replication import plotting
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "shift_accuracy"
 MODELS = (("cnn", "CNN (with pooling), mnist-cnn", "C1"),
@@ -38,11 +34,9 @@ def main(argv=None) -> int:
             if key not in curves:  # the twin exists only where the profile trains one
                 continue
             runs = [c[direction] for c in curves[key]]
-            for r in runs:
-                ax.plot(shifts, r, color=colour, alpha=0.3, lw=0.8)
             drop = summary[f"mean_drop_{key}"]["mean"]
-            ax.plot(shifts, np.mean(runs, axis=0), color=colour, lw=2, marker="o", ms=4,
-                    label=f"{label} (n={len(runs)}; mean drop {100 * drop:.1f} pts)")
+            plotting.seed_curves(ax, runs, x=shifts, color=colour, marker="o", ms=4,
+                                 label=f"{label} (n={len(runs)}; mean drop {100 * drop:.1f} pts)")
         ax.set_xlabel(f"{direction} shift (pixels)")
         ax.set_xticks(shifts)
         ax.grid(alpha=0.3)

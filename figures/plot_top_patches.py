@@ -10,13 +10,11 @@ Reads the ``top-patches`` result's arrays; no training.
 """
 
 # %%
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from replication import plotting
 
-from replication import plotting  # noqa: E402
+plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no window
 
 NAME = "top_patches"
 

@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the report goes (default: report)")
     p = sub.add_parser("figures", help="regenerate every figure from saved results (no training)")
     common(p, running=False)
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="draw into DIR/<profile>/<dataset>/ (default: <results>/<profile>/<dataset>/figures/)")
     p = sub.add_parser("readme", help="regenerate the README's claims table from the registry")
     p.add_argument("--check", action="store_true", help="exit 1 if the README is out of date")
     p.add_argument("--results-dir", type=Path, help="results to quote (default: reference/)")
@@ -269,7 +271,7 @@ def cmd_bench(args, log) -> int:
 def cmd_figures(args, log) -> int:
     from .plotting import regenerate_all
 
-    return regenerate_all(_results_dir(args), profile=args.profile, log=log)
+    return regenerate_all(_results_dir(args), profile=args.profile, log=log, out=args.out)
 
 
 def cmd_readme(args, log) -> int:

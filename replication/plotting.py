@@ -1,6 +1,10 @@
-"""What every figure script shares: its arguments, reading saved results, saving atomically.
+"""What every figure script shares: its arguments, reading saved results, the matplotlib backend,
+the drawing conventions that recur (a curve per seed under their mean, a confusion matrix), and
+saving atomically.
 
-Figure scripts (``figures/plot_<name>.py``) read saved results only and never train.
+Figure scripts (``figures/plot_<name>.py``) read saved results only and never train. This module
+imports no training code (only the registry, the result files and the errors), so a figure
+script starts without TensorFlow.
 """
 
 from __future__ import annotations
@@ -11,10 +15,29 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from . import registry, results
 from .errors import ReplicationError
 
-FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
+# The figure scripts live in the repository's top-level figures/, where people edit and run them; a
+# wheel ships that folder inside the package as replication/figure_scripts (pyproject.toml's
+# package-dir). So: the shipped copy when this is an installed package, else the checkout's (a
+# source checkout or an editable install, whose package folder holds no copy).
+SHIPPED_FIGURES_DIR = Path(__file__).resolve().parent / "figure_scripts"
+CHECKOUT_FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
+FIGURES_DIR = SHIPPED_FIGURES_DIR if SHIPPED_FIGURES_DIR.is_dir() else CHECKOUT_FIGURES_DIR
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend: figure scripts write PNG files and never open a
+    window, so they run the same on a headless machine, in a subprocess and in the tests."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def figure_args(doc: str, argv=None) -> argparse.Namespace:
@@ -67,6 +90,49 @@ def save(fig, args, name: str, result: dict | None = None) -> Path:
     return path
 
 
+def seed_runs(histories: list[dict], key: str) -> list[list[float]]:
+    """Each seed's ``key`` curve (one per history that recorded it), all cut to the shortest, so
+    that they can be averaged epoch by epoch; [] when no history has ``key``."""
+    runs = [h[key] for h in histories if key in h]
+    n = min((len(r) for r in runs), default=0)
+    return [r[:n] for r in runs]
+
+
+def seed_curves(ax, runs, *, color, label: str, x=None, marker=None, ms=None, seed_marker=None):
+    """One thin line per seed and their mean in bold; only the mean is labelled (``label``).
+
+    ``runs``: equally long curves, one per seed (see :func:`seed_runs`); ``x``: their x values
+    (default: epochs 1, 2, ...); ``marker``/``ms``: the mean's marker, ``seed_marker``: the seeds'.
+    Returns the mean curve.
+    """
+    x = np.arange(1, len(runs[0]) + 1) if x is None else x
+    for r in runs:
+        ax.plot(x, r, color=color, alpha=0.3, lw=0.8, marker=seed_marker)
+    mean = np.mean(runs, axis=0)
+    ax.plot(x, mean, color=color, lw=2, marker=marker, ms=ms, label=label)
+    return mean
+
+
+def train_test_curves(ax, histories: list[dict], metric: str, *, train_label: str, **style) -> None:
+    """Our training (blue) and test (orange) curves of ``metric``, each as :func:`seed_curves`.
+
+    The test curve is the history's ``test_<metric>``: measured after every epoch for the picture
+    only, as the lecture's notebooks measured their "val" curve on the test set. ``style`` goes to
+    :func:`seed_curves` (markers).
+    """
+    for key, colour, label in ((metric, "C0", train_label), (f"test_{metric}", "C1", "test")):
+        runs = seed_runs(histories, key)
+        if runs:
+            seed_curves(ax, runs, color=colour, label=f"ours: {label}, mean of {len(runs)}", **style)
+
+
+def confusion(labels, predictions, n: int) -> np.ndarray:
+    """The ``n`` x ``n`` confusion matrix of counts: row = true class, column = predicted class."""
+    m = np.zeros((n, n), dtype=int)
+    np.add.at(m, (np.asarray(labels).astype(int), np.asarray(predictions).astype(int)), 1)
+    return m
+
+
 def figure_names_for(claim_ids) -> list[str]:
     names = []
     for claim_id in claim_ids:
@@ -76,10 +142,15 @@ def figure_names_for(claim_ids) -> list[str]:
     return names
 
 
-def regenerate_all(results_dir: Path, profile: str | None = None, log=print) -> int:
-    """Run every figure script for every (profile, dataset) that has results. No training."""
+def regenerate_all(results_dir: Path, profile: str | None = None, log=print, out: Path | None = None) -> int:
+    """Run every figure script for every (profile, dataset) that has results. No training.
+
+    ``out``: draw into ``out/<profile>/<dataset>/`` instead of beside the results
+    (``<results>/<profile>/<dataset>/figures/``), e.g. to leave a committed run untouched.
+    """
     if not FIGURES_DIR.is_dir():
-        raise ReplicationError(f"{FIGURES_DIR}: figure scripts not found (run from a source checkout)")
+        raise ReplicationError(f"{FIGURES_DIR}: figure scripts not found (neither shipped with the "
+                               f"package nor in a source checkout)")
     store = results.Store(results_dir)
     combos: dict[tuple[str, str], list[str]] = {}
     for _path, result in store.all_results():
@@ -93,28 +164,31 @@ def regenerate_all(results_dir: Path, profile: str | None = None, log=print) -> 
     failed = []
     for (prof, dataset), claims in sorted(combos.items()):
         for name in figure_names_for([c for c in registry.CLAIMS if c in claims]):
-            if not run_figure_script(name, results_dir, prof, dataset, log=log):
+            folder = None if out is None else Path(out) / prof / dataset
+            if not run_figure_script(name, results_dir, prof, dataset, log=log, out=folder):
                 failed.append(name)
     return 1 if failed else 0
 
 
-def run_figure_script(name: str, results_dir: Path, profile: str, dataset: str, log=print) -> bool:
+def run_figure_script(name: str, results_dir: Path, profile: str, dataset: str, log=print,
+                      out: Path | None = None) -> bool:
     """Run ``figures/plot_<name>.py`` in a fresh interpreter; False (and its output logged) if it failed.
 
-    The script imports this very package whether or not it is installed: the checkout that holds
-    this module goes first on its ``PYTHONPATH``.
+    ``out``: the folder for the PNG (default: the script's, beside the results). The script imports
+    this very package whether or not it is installed: the folder that holds this package (the
+    checkout, or site-packages for an installed copy) goes first on its ``PYTHONPATH``.
     """
     script = FIGURES_DIR / f"plot_{name}.py"
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     cmd = [sys.executable, str(script), "--results-dir", str(results_dir), "--profile", profile,
-           "--dataset", dataset]
+           "--dataset", dataset] + ([] if out is None else ["--out", str(out)])
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    out = (proc.stdout + proc.stderr).strip()
+    printed = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
-        log(f"[figure {name}] FAILED for {profile}/{dataset}:\n{out[-2000:]}")
+        log(f"[figure {name}] FAILED for {profile}/{dataset}:\n{printed[-2000:]}")
         return False
-    if out:
-        log(out)
+    if printed:
+        log(printed)
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -103,9 +104,12 @@ def test_smoke_sweep_records_every_trial_and_both_verdicts(smoke_sweep):
     other = store.load("smoke", "cifar10", "deep-vs-wide")
     assert other["summary"]["deep_margin"]["mean"] == pytest.approx(saved["measured"]["analysis"]["deep_margin"])
     for name in ("depth_accuracy", "params_accuracy"):
+        # PYTHONPATH: this checkout's package, not another copy that is installed (editable elsewhere).
         out = subprocess.run([sys.executable, str(REPO / "figures" / f"plot_{name}.py"), "--results-dir",
                               str(smoke_sweep), "--profile", "smoke", "--out", str(smoke_sweep / "fig")],
-                             capture_output=True, text=True, cwd=REPO, timeout=300)
+                             capture_output=True, text=True, cwd=REPO, timeout=300,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                                 filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))})
         assert out.returncode == 0, out.stderr[-2000:]
         assert (smoke_sweep / "fig" / f"{name}.png").stat().st_size > 10_000
 
