@@ -97,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a count (3 -> seeds 0,1,2) or a list (0,1,2); default: the profile's")
             p.add_argument("--force", action="store_true",
                            help="rerun even if a result with the same profile and config exists")
+            p.add_argument("--wait", action="store_true",
+                           help="when another run is working on a claim, wait for it to finish "
+                                "instead of stopping")
+            p.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                           help="compute precision (Keras dtype policy): auto picks bfloat16 where "
+                                "the hardware runs it natively (a CPU with avx512_bf16 or AMX, a GPU "
+                                "of compute capability >= 8.0), else float32; part of every result's "
+                                "fingerprint and provenance")
             p.add_argument("--deterministic", action="store_true",
                            help="deterministic ops (TensorFlow) so the same seed gives identical metrics")
             p.add_argument("--quiet", action="store_true",
@@ -223,6 +231,10 @@ def cmd_run(args, log, claim_ids) -> int:
             raise ReplicationError("--role needs --oracle HOST:PORT (where the chief serves the oracle)")
         if role == "worker" and not args.tuner_id:
             raise ReplicationError("--role worker needs --tuner-id NAME (unique per worker)")
+    from .hardware import resolve_precision
+
+    precision, why = resolve_precision(args.precision)
+    log(f"precision: {precision} ({why})")
     done = {}
     try:
         done = run_claims(
@@ -230,7 +242,7 @@ def cmd_run(args, log, claim_ids) -> int:
             data_dir=args.data_dir, force=args.force, verbose=_verbosity(args),
             deterministic=args.deterministic, log=log, role=role,
             oracle=getattr(args, "oracle", None), tuner_id=getattr(args, "tuner_id", None),
-            into=done)
+            wait=args.wait, precision=precision, into=done)
     finally:
         shown = {k: v for k, v in done.items() if not v.get("worker_only")}
         if shown:

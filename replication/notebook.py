@@ -170,6 +170,7 @@ def execute(results_dir: Path, profile: str | None, out_dir: Path, *, source: Pa
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    os.chmod(tmp, 0o666 & ~results.umask())  # as a plainly written file: mkstemp's is 0600
     os.replace(tmp, target)
     log(f"executed notebook: {target}")
     return target

@@ -287,7 +287,7 @@ def data_text(result: dict) -> str:
     return f"{data.get('n_train', '?')} training / {data.get('n_test', '?')} test images, {checked}"
 
 
-ENVIRONMENT_HEADER = ("claim", "git commit", "finished", "hardware", "software")
+ENVIRONMENT_HEADER = ("claim", "git commit", "finished", "hardware", "precision", "software")
 
 
 def software_text(prov: dict) -> str:
@@ -307,7 +307,8 @@ def environment_rows(report: Report) -> list[tuple[str, ...]]:
         commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
         ds = "" if e.dataset == e.claim.dataset else f" ({e.dataset})"
         rows.append((f"{e.claim.id}{ds}", commit, e.result.get("finished", "?"),
-                     display.hardware_text(prov.get("hardware", {})), software_text(prov)))
+                     display.hardware_text(prov.get("hardware", {})), display.precision_text(prov),
+                     software_text(prov)))
     return rows
 
 
@@ -496,14 +497,6 @@ def render_html(report: Report) -> str:
             f"<style>{_CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
 
 
-def _publish(path: Path, data: bytes) -> None:
-    """Write atomically, readable by others (the temporary file is private): a page to be served."""
-    results.atomic_write_bytes(path, data)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def write(report: Report, out_dir: str | os.PathLike = DEFAULT_OUT, log=print) -> tuple[Path, Path]:
     """``<out>/REPORT.md`` with its figures copied to ``<out>/figures/``, and ``<out>/index.html``."""
     out = results.ensure_writable_dir(Path(out_dir), "--out")
@@ -512,11 +505,11 @@ def write(report: Report, out_dir: str | os.PathLike = DEFAULT_OUT, log=print) -
         for fig in e.figures:
             if fig.path is not None:
                 name = f"{report.profile}-{e.dataset}-{fig.name}.png"
-                _publish(out / "figures" / name, fig.path.read_bytes())
+                results.atomic_write_bytes(out / "figures" / name, fig.path.read_bytes())
                 links[fig.path] = f"figures/{name}"
     md, page = out / "REPORT.md", out / "index.html"
-    _publish(md, render_markdown(report, links).encode("utf-8"))
-    _publish(page, render_html(report).encode("utf-8"))
+    results.atomic_write_bytes(md, render_markdown(report, links).encode("utf-8"))
+    results.atomic_write_bytes(page, render_html(report).encode("utf-8"))
     log(f"report: {md} and {page} (profile {report.profile or 'none'}, "
         f"{sum(e.result is not None for e in report.entries)} of {len(report.entries)} claims run)")
     return md, page

@@ -36,7 +36,7 @@ REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 # Atomic writes
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process's umask, left as it was.
 
     Linux shows it in /proc/self/status. Elsewhere the only way to read it is to set it, which is
@@ -69,7 +69,7 @@ def _atomic_path(path: Path, suffix: str = ""):
     try:
         yield Path(tmp)
         # After the block: a writer may have replaced the temporary file with one of its own.
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~umask())
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -263,6 +263,15 @@ def peak_rss_mib() -> float | None:
     return round(kib / (1024 if sys.platform != "darwin" else 1024 * 1024), 1)
 
 
-def provenance() -> dict:
-    return {"versions": versions(), "git": git_commit(), "hardware": hardware.info(),
-            "peak_rss_mib_process_so_far": peak_rss_mib()}
+def provenance(precision: str | None = None, calibrate: float = 0.0) -> dict:
+    """Where a number was computed: package versions, git commit, hardware (CPU instruction sets
+    included), the precision, this process's peak memory so far and, with ``calibrate``, a
+    matmul rate over ``calibrate`` seconds in each precision used (to compare wall times across
+    machines)."""
+    out = {"versions": versions(), "git": git_commit(), "hardware": hardware.info(),
+           "peak_rss_mib_process_so_far": peak_rss_mib()}
+    if precision is not None:
+        out["precision"] = precision
+    if calibrate:
+        out["calibration"] = hardware.calibration(precision or "float32", calibrate)
+    return out

@@ -6,12 +6,13 @@ for results they lack (:func:`ensure_results`); reports, docs and figures only r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import time
 from pathlib import Path
 
-from . import claims, display, interrupts, registry, results, verdicts
+from . import claims, display, hardware, interrupts, locks, registry, results, verdicts
 from .context import Prerequisite, RunContext
 from .errors import ReplicationError, ResultError
 from .registry import PROFILES
@@ -31,9 +32,11 @@ def make_config(claim_id: str, profile: str, dataset: str | None = None, seeds=N
     return dataclasses.replace(config, **changes)
 
 
-def config_fingerprint(claim_id: str, config, deterministic: bool) -> str:
+def config_fingerprint(claim_id: str, config, deterministic: bool, precision: str) -> str:
+    """What must match for a saved result (or seed run) to stand for a new one: the claim, its
+    config, deterministic ops, and the precision (a bfloat16 result never stands in for float32)."""
     return results.fingerprint({"claim": claim_id, "config": dataclasses.asdict(config),
-                                "deterministic": deterministic})
+                                "deterministic": deterministic, "precision": precision})
 
 
 def release_memory() -> None:
@@ -50,13 +53,18 @@ def release_memory() -> None:
 def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str | None = None,
               seeds=None, data_dir=None, force: bool = False, verbose: int = 1,
               deterministic: bool = False, loader=None, log=print, role: str | None = None,
-              oracle: str | None = None, tuner_id: str | None = None) -> dict:
-    """Run one claim (and any missing prerequisite), save its result, return the result dict."""
+              oracle: str | None = None, tuner_id: str | None = None, wait: bool = False,
+              precision: str = "float32") -> dict:
+    """Run one claim (and any missing prerequisite), save its result, return the result dict.
+
+    ``wait``: when another run holds the claim's folder, wait for it instead of stopping with
+    :class:`errors.LockHeld`. ``precision``: ``"float32"`` or ``"bfloat16"`` (Keras's
+    ``mixed_bfloat16`` policy, set for this claim only; see hardware.resolve_precision)."""
     interrupts.check()
     claim = registry.get(claim_id)
     config = make_config(claim_id, profile, dataset, seeds)
     config_dict = dataclasses.asdict(config)
-    fp = config_fingerprint(claim_id, config, deterministic)
+    fp = config_fingerprint(claim_id, config, deterministic, precision)
     ds = config.dataset
 
     try:
@@ -72,92 +80,108 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
 
     prerequisites = {}
     for req in claim.requires:
-        req_fp = config_fingerprint(req, make_config(req, profile, ds, seeds), deterministic)
+        req_fp = config_fingerprint(req, make_config(req, profile, ds, seeds), deterministic, precision)
         have = store.load(profile, ds, req)
         if have is None or have.get("fingerprint") != req_fp:
             log(f"[{claim_id}] needs the trained models of {req}: training prerequisite {req} first")
         prerequisites[req] = Prerequisite(
             req, run_claim(req, profile=profile, store=store, dataset=ds, seeds=seeds,
                            data_dir=data_dir, force=False, verbose=verbose,
-                           deterministic=deterministic, loader=loader, log=log),
+                           deterministic=deterministic, loader=loader, log=log, wait=wait,
+                           precision=precision),
             store.claim_dir(profile, ds, req))
 
     claim_dir = store.claim_dir(profile, ds, claim_id)
-    ctx = RunContext(claim_dir=claim_dir, fingerprint=fp, data_dir=data_dir, verbose=verbose,
-                     deterministic=deterministic, loader=loader, prerequisites=prerequisites,
-                     force=force, role=role, oracle=oracle, tuner_id=tuner_id)
-    runs = ctx.work_dir
-    if claim.needs_data:
-        ctx.dataset(ds)  # bad data fails here, before anything saved is touched
-    log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
-    started, t0 = display.now(), time.perf_counter()
-    # --force trains afresh, but the old runs are only deleted once the new ones have finished.
-    old_runs = runs.with_name(f".{fp}.replaced") if force and runs.exists() else None
-    if old_runs is not None:
-        shutil.rmtree(old_runs, ignore_errors=True)
-        runs.rename(old_runs)
-    try:
-        out = claims.module(claim_id).run(config, ctx)
-    except BaseException:
-        if old_runs is not None and not runs.exists():
-            old_runs.rename(runs)
-        raise
-    finally:
-        release_memory()
-    wall = time.perf_counter() - t0
-    reused = ctx.reused_seconds
-    if out.get("worker_only"):  # a distributed sweep's worker: the chief writes the result
-        log(f"[{claim_id}] worker {tuner_id}: no trials left ({wall:.0f} s)")
-        return out
+    # One run per claim folder at a time (locks.claim_lock); a distributed sweep's workers write
+    # only under their own folder, so they take none.
+    lock = (contextlib.nullcontext() if role == "worker"
+            else locks.claim_lock(claim_dir, wait=wait, log=log))
+    with lock:
+        if not force and role != "worker":
+            # Another run may have finished this claim while this one waited for the lock.
+            existing = store.load(profile, ds, claim_id)
+            if existing and existing.get("fingerprint") == fp:
+                log(f"[{claim_id}] result written meanwhile by another run: skipped")
+                return existing
+        ctx = RunContext(claim_dir=claim_dir, fingerprint=fp, data_dir=data_dir, verbose=verbose,
+                         deterministic=deterministic, loader=loader, prerequisites=prerequisites,
+                         force=force, role=role, oracle=oracle, tuner_id=tuner_id)
+        runs = ctx.work_dir
+        if claim.needs_data:
+            ctx.dataset(ds)  # bad data fails here, before anything saved is touched
+        log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
+        started, t0 = display.now(), time.perf_counter()
+        # --force trains afresh, but the old runs are only deleted once the new ones have finished.
+        old_runs = runs.with_name(f".{fp}.replaced") if force and runs.exists() else None
+        if old_runs is not None:
+            shutil.rmtree(old_runs, ignore_errors=True)
+            runs.rename(old_runs)
+        try:
+            with hardware.precision_policy(precision):
+                out = claims.module(claim_id).run(config, ctx)
+        except BaseException:
+            if old_runs is not None and not runs.exists():
+                old_runs.rename(runs)
+            raise
+        finally:
+            release_memory()
+        wall = time.perf_counter() - t0
+        reused = ctx.reused_seconds
+        if out.get("worker_only"):  # a distributed sweep's worker: the chief writes the result
+            log(f"[{claim_id}] worker {tuner_id}: no trials left ({wall:.0f} s)")
+            return out
 
-    arrays = out.pop("arrays", {})
-    metrics = out.pop("metrics")
-    summary = {name: verdicts.summarize(values) for name, values in metrics.items()}
-    data_info = out.get("data", {})
-    verdict = verdicts.judge(claim, summary[claim.metric], profile=profile, dataset=ds,
-                             synthetic=bool(data_info.get("synthetic")),
-                             verified=bool(data_info.get("verified_checksums", False)))
-    result = {
-        "claim": claim_id,
-        "dataset": ds,
-        "profile": profile,
-        "fingerprint": fp,
-        "statement": claim.statement,
-        "source": claim.source,
-        "lecture": {
-            "dataset": claim.dataset,
-            "expected": claim.expected,
-            "is_lecture_value": claim.lecture_value,
-            "criterion": claim.criterion,
-            "tolerance": claim.tolerance,
-            "tolerance_reason": claim.tolerance_reason,
-            "context": list(claim.lecture_context),
-        },
-        "metric": claim.metric,
-        "verdict": verdict["verdict"],
-        "verdict_detail": verdict,
-        "summary": summary,
-        "seeds": list(config.seeds),
-        "n": len(config.seeds),
-        "config": config_dict,
-        "deterministic": deterministic,
-        "measured": out,
-        "deviations": list(claim.deviations),
-        "provenance": results.provenance(),
-        "runs_dir": f"runs/{fp}",
-        "started": started,
-        "finished": display.now(),
-        "wall_time_s": wall,
-        # Finished seed runs taken over from an earlier invocation, not trained again: their own
-        # wall time (the claim's compute is wall_time_s + this).
-        "reused_runs_wall_time_s": reused,
-    }
-    path = store.save(result, arrays)
-    if old_runs is not None:
-        shutil.rmtree(old_runs, ignore_errors=True)
-    log(f"[{claim_id}] {verdict['verdict']}: {display.format_summary(claim, summary[claim.metric])} "
-        f"({wall:.0f} s) -> {path}")
-    return result
+        arrays = out.pop("arrays", {})
+        metrics = out.pop("metrics")
+        summary = {name: verdicts.summarize(values) for name, values in metrics.items()}
+        data_info = out.get("data", {})
+        verdict = verdicts.judge(claim, summary[claim.metric], profile=profile, dataset=ds,
+                                 synthetic=bool(data_info.get("synthetic")),
+                                 verified=bool(data_info.get("verified_checksums", False)))
+        result = {
+            "claim": claim_id,
+            "dataset": ds,
+            "profile": profile,
+            "fingerprint": fp,
+            "statement": claim.statement,
+            "source": claim.source,
+            "lecture": {
+                "dataset": claim.dataset,
+                "expected": claim.expected,
+                "is_lecture_value": claim.lecture_value,
+                "criterion": claim.criterion,
+                "tolerance": claim.tolerance,
+                "tolerance_reason": claim.tolerance_reason,
+                "context": list(claim.lecture_context),
+            },
+            "metric": claim.metric,
+            "verdict": verdict["verdict"],
+            "verdict_detail": verdict,
+            "summary": summary,
+            "seeds": list(config.seeds),
+            "n": len(config.seeds),
+            "config": config_dict,
+            "deterministic": deterministic,
+            "precision": precision,
+            "measured": out,
+            "deviations": list(claim.deviations),
+            # A one-second matmul calibration (a tenth of one for smoke runs, which are tests).
+            "provenance": results.provenance(precision=precision,
+                                             calibrate=0.1 if profile == "smoke" else 1.0),
+            "runs_dir": f"runs/{fp}",
+            "started": started,
+            "finished": display.now(),
+            "wall_time_s": wall,
+            # Finished seed runs taken over from an earlier invocation, not trained again: their own
+            # wall time (the claim's compute is wall_time_s + this).
+            "reused_runs_wall_time_s": reused,
+        }
+        path = store.save(result, arrays)
+        if old_runs is not None:
+            shutil.rmtree(old_runs, ignore_errors=True)
+        log(f"[{claim_id}] {verdict['verdict']}: {display.format_summary(claim, summary[claim.metric])} "
+            f"({wall:.0f} s) -> {path}")
+        return result
 
 
 def run_claims(claim_ids, *, log=print, into: dict | None = None, **kwargs) -> dict[str, dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -112,3 +113,54 @@ def test_fashion_mnist_runs_the_same_claim_with_no_lecture_value(tmp_path, fake_
     assert result["verdict"].startswith("measured only")
     assert result["measured"]["class_names"][0] == "T-shirt/top"
     assert not (tmp_path / "smoke" / "mnist").exists()  # never overwrites MNIST
+
+
+def test_a_second_run_of_a_claim_stops_with_one_line_or_waits_with_wait(tmp_path, data_dir):
+    """Two processes, one claim folder: the second stops at once naming the holder (PID, host,
+    since) and --wait, exit 1, nothing written; with --wait it runs once the first is done."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    root, env = data_dir
+    results_dir = tmp_path / "results"
+    folder = results_dir / "smoke" / "mnist" / "mnist-mlp"
+    release = tmp_path / "release"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import pathlib, sys, time\n"
+         "from replication.locks import claim_lock\n"
+         "with claim_lock(pathlib.Path(sys.argv[1]), log=lambda *a: None):\n"
+         "    print('held', flush=True)\n"
+         "    while not pathlib.Path(sys.argv[2]).exists():\n"
+         "        time.sleep(0.05)\n", str(folder), str(release)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        proc = run_cli("run", "mnist-mlp", "--profile", "smoke", "--quiet", "--data-dir", root,
+                       "--results-dir", results_dir, env_extra=env)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, proc.stderr
+        assert f"locked by PID {holder.pid}" in errors[0] and "--wait" in errors[0]
+        assert not (folder / "result.json").exists()
+
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "replication", "run", "mnist-mlp", "--profile", "smoke", "--quiet",
+             "--wait", "--data-dir", str(root), "--results-dir", str(results_dir)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env})
+        seen = []
+        for line in waiter.stdout:  # until it says it waits (then the holder lets go)
+            seen.append(line)
+            if "waiting for it" in line:
+                break
+        release.write_text("go")
+        out, _ = waiter.communicate(timeout=600)
+        assert waiter.returncode == 0, "".join(seen) + out
+        assert json.loads((folder / "result.json").read_text())["claim"] == "mnist-mlp"
+        assert not (folder / ".lock").exists()
+    finally:
+        release.write_text("go")
+        holder.wait(timeout=60)

@@ -224,6 +224,10 @@ def test_notebook_executes_in_smoke(smoke_results, tmp_path):
     ran = json.loads((smoke_results / "smoke" / "mnist" / "mnist-mlp" / "result.json").read_text())
     assert ran["verdict"] in text and verdicts.NOT_RUN in text
     assert list(out.glob(".*")) == []  # no temporary file left behind
+    # As readable as a plainly written file (papermill's temporary file was created 0600).
+    from replication import results
+
+    assert (out / notebook.EXECUTED_NAME).stat().st_mode & 0o777 == 0o666 & ~results.umask()
 
 
 def test_the_package_never_imports_jupyter():

@@ -79,7 +79,7 @@ def test_umask_is_read_and_restored_without_proc(umask, monkeypatch):
         raise OSError("no /proc here")
 
     monkeypatch.setattr(results.Path, "read_text", no_proc)
-    assert results._umask() == umask
+    assert results.umask() == umask
     assert os.umask(umask) == umask
 
 
