@@ -50,6 +50,15 @@ def hardware_text(hw: dict) -> str:
     return f"CPU only: {cpu}"
 
 
+def precision_text(prov: dict) -> str:
+    """``"bfloat16 (matmul 450 GFLOP/s float32, 900 bfloat16)"``; ``"float32"`` when uncalibrated."""
+    precision = prov.get("precision") or "float32 (not recorded)"
+    cal = prov.get("calibration") or {}
+    rates = [f"{cal[k]:.0f} {k.rsplit('_', 1)[-1]}" for k in ("matmul_gflops_float32",
+                                                              "matmul_gflops_bfloat16") if k in cal]
+    return f"{precision} (matmul GFLOP/s: {', '.join(rates)})" if rates else precision
+
+
 def summary_rows(found: dict[str, dict | None]) -> list[tuple[str, str, str, str]]:
     """(claim, lecture value, reproduced, verdict) for each claim id -> result or None."""
     rows = []

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from . import registry, results, verdicts
-from .display import format_summary, format_value, hardware_text
+from .display import format_summary, format_value, hardware_text, precision_text
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BENCH_MD = README.parent / "benchmarks" / "BENCH.md"  # written by `python -m replication bench`
@@ -47,7 +47,8 @@ def claims_table(results_dir: Path | None = None) -> str:
 
 def runtime_table(results_dir: Path | None = None) -> str:
     store = results.Store(results_dir or results.REFERENCE_DIR)
-    lines = ["| profile | claim | seeds | wall time | hardware | commit |", "|---|---|---|---|---|---|"]
+    lines = ["| profile | claim | seeds | wall time | precision | hardware | commit |",
+             "|---|---|---|---|---|---|---|"]
     rows = [r for _, r in store.all_results()]
     if not rows:
         return "No reference run yet."
@@ -61,9 +62,10 @@ def runtime_table(results_dir: Path | None = None) -> str:
         commit = (r["provenance"]["git"].get("commit") or "?")[:8]
         note = f" (of which {reused / 60:.1f} min in runs reused from an earlier invocation)" if reused > 0 else ""
         lines.append(f"| {r['profile']} | `{r['claim']}` ({r['dataset']}) | {r['n']} | "
-                     f"{seconds / 60:.1f} min{note} | {hardware_text(r['provenance']['hardware'])} | {commit} |")
+                     f"{seconds / 60:.1f} min{note} | {precision_text(r['provenance'])} | "
+                     f"{hardware_text(r['provenance']['hardware'])} | {commit} |")
     for profile, total in totals.items():
-        lines.append(f"| {profile} | **all of the above** | | **{total / 60:.1f} min** | | |")
+        lines.append(f"| {profile} | **all of the above** | | **{total / 60:.1f} min** | | | |")
     return "\n".join(lines)
 
 

@@ -123,3 +123,103 @@ def distribution_scope():
             yield
     else:
         yield
+
+
+# --------------------------------------------------------------------------------------------
+# Precision
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def _gpu_compute_capabilities() -> list[tuple[int, int]]:
+    name = backend()
+    out = []
+    with contextlib.suppress(Exception):
+        if name == "tensorflow":
+            import tensorflow as tf
+
+            for gpu in tf.config.list_physical_devices("GPU"):
+                cc = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+                if cc:
+                    out.append(tuple(int(v) for v in cc))
+        elif name == "jax":
+            import jax
+
+            for d in jax.devices():
+                cc = getattr(d, "compute_capability", None)
+                if d.platform == "gpu" and cc:
+                    out.append(tuple(int(v) for v in str(cc).split(".")[:2]))
+        elif name == "torch":
+            import torch
+
+            out = [tuple(torch.cuda.get_device_capability(i)) for i in range(torch.cuda.device_count())]
+    return out
+
+
+def native_bfloat16() -> tuple[bool, str]:
+    """(whether this machine computes bfloat16 natively, why): a GPU of compute capability 8.0 or
+    more (Ampere and later), or a CPU with AVX-512 BF16 or AMX."""
+    caps = _gpu_compute_capabilities()
+    if caps:
+        ok = all(cc >= (8, 0) for cc in caps)
+        return ok, f"GPU compute capability {'.'.join(map(str, min(caps)))}"
+    flags = set(cpu()["cpu_flags"])
+    found = sorted(flags & {"avx512_bf16", "amx_bf16"})
+    return bool(found), (f"CPU with {' and '.join(found)}" if found else "CPU without avx512_bf16 or amx_bf16")
+
+
+def resolve_precision(choice: str = "auto") -> tuple[str, str]:
+    """(``"float32"`` or ``"bfloat16"``, why) for ``--precision``. ``auto`` picks bfloat16 where the
+    hardware runs it natively (:func:`native_bfloat16`), float32 elsewhere."""
+    if choice not in PRECISIONS:
+        raise ValueError(f"unknown precision {choice!r}; choose from {', '.join(PRECISIONS)}")
+    if choice != "auto":
+        return choice, "asked for"
+    ok, why = native_bfloat16()
+    return ("bfloat16" if ok else "float32"), f"auto: {why}"
+
+
+@contextlib.contextmanager
+def precision_policy(precision: str):
+    """Keras's global dtype policy for one claim: ``mixed_bfloat16`` (bfloat16 compute, float32
+    variables; the models' softmax stays float32) or ``float32``; the previous policy afterwards."""
+    import keras
+
+    if precision not in ("float32", "bfloat16"):
+        raise ValueError(f"precision must be float32 or bfloat16, got {precision!r}")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def matmul_gflops(seconds: float = 1.0, n: int = 1024, dtype: str = "float32") -> float:
+    """A calibration: GFLOP/s of repeated n x n matrix products on the backend for about
+    ``seconds`` (after one warm-up product), so that wall times can be compared across machines."""
+    import time
+
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = keras.ops.convert_to_tensor(rng.standard_normal((n, n)).astype("float32"), dtype=dtype)
+    b = keras.ops.convert_to_tensor(rng.standard_normal((n, n)).astype("float32"), dtype=dtype)
+    keras.ops.convert_to_numpy(keras.ops.matmul(a, b))  # warm-up (and JIT on JAX)
+    done, t0 = 0, time.perf_counter()
+    while True:
+        keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
+        done += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            return 2.0 * n**3 * done / elapsed / 1e9
+
+
+def calibration(precision: str, seconds: float = 1.0) -> dict:
+    """Matmul rates over ``seconds`` each, in float32 and, where it is used, bfloat16."""
+    out = {"seconds": seconds,
+           "matmul_gflops_float32": round(matmul_gflops(seconds, dtype="float32"), 1)}
+    if precision == "bfloat16":
+        out["matmul_gflops_bfloat16"] = round(matmul_gflops(seconds, dtype="bfloat16"), 1)
+    return out

@@ -78,3 +78,32 @@ def test_integration_two_epochs_on_real_mnist_reach_97_percent(tmp_path):
     assert out["data"]["verified_checksums"] is True
     assert out["metrics"]["test_accuracy"][0] >= 0.97
     assert np.isfinite(out["metrics"]["test_loss"][0])
+
+
+def test_precision_is_in_the_result_its_fingerprint_and_is_reset_after_the_claim(tmp_path):
+    """A bfloat16 run is its own result (never standing in for float32), records its precision and
+    matmul calibration, and leaves Keras's global dtype policy as it found it."""
+    import keras
+
+    from replication import hardware
+
+    f32 = _run(tmp_path / "a", precision="float32")
+    bf16 = _run(tmp_path / "b", precision="bfloat16")
+    assert keras.config.dtype_policy().name == "float32"
+    assert (f32["precision"], bf16["precision"]) == ("float32", "bfloat16")
+    assert f32["fingerprint"] != bf16["fingerprint"]
+    assert bf16["provenance"]["precision"] == "bfloat16"
+    assert {"matmul_gflops_float32", "matmul_gflops_bfloat16"} <= set(bf16["provenance"]["calibration"])
+    assert set(bf16["provenance"]["hardware"]["cpu_flags"]) <= set(hardware.CPU_FLAGS)
+    # The bfloat16 model computed in bfloat16 (its softmax in float32), the other in float32.
+    from replication import training
+
+    run_dir = tmp_path / "b" / "smoke" / "mnist" / "mnist-mlp" / bf16["runs_dir"] / "seed0"
+    model = training.load_model(run_dir, json.loads((run_dir / "done.json").read_text()))
+    assert model.layers[1].dtype_policy.name == "mixed_bfloat16"
+    assert model.layers[-1].dtype_policy.name == "float32"
+    # --precision auto: bfloat16 only where the hardware has it natively.
+    native, why = hardware.native_bfloat16()
+    assert hardware.resolve_precision("auto")[0] == ("bfloat16" if native else "float32")
+    with pytest.raises(ValueError):
+        hardware.resolve_precision("float16")
