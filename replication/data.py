@@ -196,9 +196,16 @@ class Preprocess:
     std: float = 1.0
 
     @classmethod
-    def standardize_from(cls, train: Split) -> Preprocess:
-        x = train.x.astype("float64") / 255.0
-        return cls(mean=float(x.mean()), std=float(x.std()))
+    def standardize_from(cls, train: Split, chunk: int = 4096) -> Preprocess:
+        """The training images' global mean and std, accumulated over chunks in float64 (the whole
+        of CIFAR-10 as float64 would be a 1.2 GB transient; issue #17)."""
+        total = squares = 0.0
+        count = 0
+        for lo in range(0, len(train.x), chunk):
+            x = train.x[lo:lo + chunk].astype("float64") / 255.0
+            total, squares, count = total + float(x.sum()), squares + float(np.square(x).sum()), count + x.size
+        mean = total / max(count, 1)
+        return cls(mean=mean, std=float(np.sqrt(max(squares / max(count, 1) - mean * mean, 0.0))))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         out = x.astype("float32") / np.float32(255.0)

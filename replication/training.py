@@ -85,6 +85,7 @@ def fit_seed(
         StopOnInterrupt,
         TestCurve,
         epoch_batches,
+        eval_batches,
     )
 
     run_dir = Path(run_dir)
@@ -143,11 +144,9 @@ def fit_seed(
     test = model.evaluate(x_test, y_test, batch_size=512, verbose=0, return_dict=True)
     record["test_loss"], record["test_accuracy"] = float(test["loss"]), float(test["accuracy"])
     if evaluate_train:
-        x_train = preprocess(dataset.train.x)
-        y_train = np.eye(dataset.num_classes, dtype="float32")[dataset.train.y]
-        train = model.evaluate(x_train, y_train, batch_size=512, verbose=0, return_dict=True)
+        train = model.evaluate(eval_batches(dataset.train.x, dataset.train.y, 512, dataset.num_classes,
+                                            preprocess), verbose=0, return_dict=True)
         record["train_loss"], record["train_accuracy"] = float(train["loss"]), float(train["accuracy"])
-        del x_train, y_train
     probs = None
     if test_time_flip:
         probs, probs_tta = flip_tta_predict(model, x_test)
