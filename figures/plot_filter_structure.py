@@ -1,9 +1,10 @@
-"""The structure measures of the first-layer filters, trained against initialisation.
+"""The structure measures of the first-layer filters: trained against the shuffled-label control.
 
 Three panels, one dot per filter (first seed): spectral concentration (the verdict's measure: 1 -
-the normalised entropy of the filter's 2-D power spectrum), orientation selectivity and colour
-share (reported only). Each title gives the Vargha-Delaney A and the one-sided Mann-Whitney p.
-Reads the ``filters-layer1`` result; no training.
+the normalised entropy of the filter's 2-D power spectrum), colour share (judged beside it) and
+orientation selectivity (reported). The filters at initialisation and the lecture model's 3x3
+filters are shown too. Each title gives the Vargha-Delaney A and the one-sided Mann-Whitney p of
+trained against the control. Reads the ``filters-layer1`` result; no training.
 """
 
 # %%
@@ -15,8 +16,8 @@ plt = plotting.pyplot()  # matplotlib.pyplot on the Agg backend: files only, no 
 
 NAME = "filter_structure"
 MEASURES = (("spectral_concentration", "spectral concentration (verdict)"),
-            ("orientation_selectivity", "orientation selectivity"),
-            ("colour_share", "colour share"))
+            ("colour_share", "colour share (judged beside)"),
+            ("orientation_selectivity", "orientation selectivity (reported)"))
 
 
 def main(argv=None) -> int:
@@ -25,14 +26,19 @@ def main(argv=None) -> int:
     if result is None or not result["measured"].get("structure"):
         return plotting.skip(NAME, "no filters-layer1 result")
     s = result["measured"]["structure"][0]
+    versus = (result["measured"].get("versus_shuffled_labels") or [None])[0]
     aug = (result["measured"].get("cifar10_aug_structure") or [None])[0]
     measures = [(k, label) for k, label in MEASURES if k in s]
 
-    # %% Strip plots: initial (grey) vs trained (blue); the cifar10-aug 3x3 filters in orange.
+    # %% Strip plots: initial (grey), shuffled-label control (red), trained (blue); the cifar10-aug
+    # 3x3 filters in orange.
     rng = np.random.default_rng(0)
     fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 4.2))
     for ax, (key, label) in zip(np.atleast_1d(axes), measures, strict=True):
-        groups = [("7x7 initial", s[key]["initial"], "0.55"), ("7x7 trained", s[key]["trained"], "C0")]
+        groups = [("7x7 initial", s[key]["initial"], "0.55")]
+        if versus is not None:  # structure_stats(trained, control): the control is its "initial"
+            groups.append(("7x7 shuffled\nlabels", versus[key]["initial"], "C3"))
+        groups.append(("7x7 trained", s[key]["trained"], "C0"))
         if aug is not None and key in aug:
             groups += [("3x3 initial\n(cifar10-aug)", aug[key]["initial"], "0.75"),
                        ("3x3 trained\n(cifar10-aug)", aug[key]["trained"], "C1")]
@@ -42,9 +48,11 @@ def main(argv=None) -> int:
             ax.hlines(np.median(v), i - 0.3, i + 0.3, color="k", lw=1.5)
         ax.set_xticks(range(len(groups)), [g[0] for g in groups], fontsize=8)
         ax.set_ylim(0, 1)
-        ax.set_title(f"{label}\nA = {s[key]['A']:.2f}, p = {s[key]['p_value']:.1e}", fontsize=9)
+        ref = versus if versus is not None else s
+        ax.set_title(f"{label}\ntrained vs {'control' if versus is not None else 'initial'}: "
+                     f"A = {ref[key]['A']:.2f}, p = {ref[key]['p_value']:.1e}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("First-layer filters: trained vs initialisation (one dot per filter, bar = median; "
+    fig.suptitle("First-layer filters: trained vs shuffled-label control (one dot per filter, bar = median; "
                  f"seed {s['seed']})", fontsize=10)
     fig.tight_layout(rect=(0, 0.03, 1, 0.93))
     plotting.save(fig, args, NAME, result)

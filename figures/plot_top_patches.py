@@ -37,6 +37,8 @@ def main(argv=None) -> int:
     m = result["measured"]
     layers = m["layers"]
     purity = m["per_seed"][0]["purity_mean"]
+    # The control: the same network untrained (same receptive fields); absent in older results.
+    untrained = m["per_seed"][0].get("purity_mean_untrained", {})
     n_show = max(len(info["shown"]) for info in layers)
 
     # %% One row of 3x3 blocks per layer.
@@ -54,7 +56,8 @@ def main(argv=None) -> int:
         r = info["receptive_field"][0]
         axes[row, 0].set_title(
             f"conv layer {info['conv_index']} ({info['layer']}): receptive field {r}x{r} px, "
-            f"mean purity {purity[info['layer']]:.2f} over {info['filters']} filters",
+            f"mean purity {purity[info['layer']]:.2f} over {info['filters']} filters"
+            + (f" (untrained: {untrained[info['layer']]:.2f})" if info["layer"] in untrained else ""),
             fontsize=8, loc="left")
     fig.suptitle(f"Top {m['top']} of {m['n_test']:,} test images per filter "
                  f"(chance purity {m['chance_purity']:.2f}; verdict: {result['verdict']})", fontsize=10)

@@ -59,6 +59,37 @@ def precision_text(prov: dict) -> str:
     return f"{precision} (matmul GFLOP/s: {', '.join(rates)})" if rates else precision
 
 
+def p_text(p) -> str:
+    if p is None:
+        return "—"
+    return f"{p:.2g}" if p >= 1e-3 else f"{p:.1e}"
+
+
+def verdict_text(result: dict) -> str:
+    """The stored verdict, with the other judged halves and, when the registry entry that judged
+    it has changed since, the word stale (the result must be rerun to be judged by today's)."""
+    text = result["verdict"]
+    for also in (result.get("verdict_detail") or {}).get("also", []):
+        text += f"; {also['label'].split(',')[0]}: {also['verdict']}"
+    if verdicts.is_stale(result):
+        text += " (stale: judged under an older registry entry)"
+    return text
+
+
+def test_cells(claim: registry.Claim, result: dict | None) -> tuple[str, str, str]:
+    """(reproduced mean ± std, n; the effect's one-sided p; the gates) for the README and report."""
+    if result is None:
+        return "—", "—", "—"
+    reproduced = format_summary(claim, result["summary"].get(claim.metric))
+    detail = result.get("verdict_detail") or {}
+    test = detail.get("test") or {}
+    p = p_text(test.get("p_value")) if test.get("kind") == "effect" else "—"
+    gates = detail.get("gates") or []
+    gate = ("—" if not gates else "passed" if all(g["passed"] for g in gates)
+            else "failed: " + "; ".join(detail.get("failed_gates", [])))
+    return reproduced, p, gate
+
+
 def summary_rows(found: dict[str, dict | None]) -> list[tuple[str, str, str, str]]:
     """(claim, lecture value, reproduced, verdict) for each claim id -> result or None."""
     rows = []

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from . import registry, results, verdicts
-from .display import format_summary, format_value, hardware_text, precision_text
+from .display import format_value, hardware_text, precision_text, test_cells, verdict_text
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BENCH_MD = README.parent / "benchmarks" / "BENCH.md"  # written by `python -m replication bench`
@@ -29,19 +29,21 @@ def _best_result(store: results.Store, claim: registry.Claim):
 def claims_table(results_dir: Path | None = None) -> str:
     store = results.Store(results_dir or results.REFERENCE_DIR)
     lines = [
-        "| claim | the lecture says | lecture | criterion | reproduced (mean ± std, n) | profile | verdict |",
-        "|---|---|---|---|---|---|---|",
+        "| claim | the lecture says | lecture | pre-registered test | reproduced (mean ± std, n) | "
+        "p (one-sided) | sanity gate | profile | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for claim in registry.CLAIMS.values():
         result = _best_result(store, claim)
         lecture = format_value(claim, claim.expected) if claim.lecture_value else "—"
-        criterion = verdicts.threshold_text(claim)
+        criterion = verdicts.criterion_text(claim)
         if result is None:
-            lines.append(f"| `{claim.id}` | {claim.statement} | {lecture} | {criterion} | — | — | {verdicts.NOT_RUN} |")
+            lines.append(f"| `{claim.id}` | {claim.statement} | {lecture} | {criterion} | — | — | — | — | "
+                         f"{verdicts.NOT_RUN} |")
             continue
-        reproduced = format_summary(claim, result["summary"][claim.metric])
+        reproduced, p, gate = test_cells(claim, result)
         lines.append(f"| `{claim.id}` | {claim.statement} | {lecture} | {criterion} | {reproduced} | "
-                     f"{result['profile']} | **{result['verdict']}** |")
+                     f"{p} | {gate} | {result['profile']} | **{verdict_text(result)}** |")
     return "\n".join(lines)
 
 

@@ -31,28 +31,36 @@ def mlp(input_shape=(28, 28, 1), num_classes: int = 10, dropout: float = 0.2, wi
     return model
 
 
-def mnist_cnn(input_shape=(28, 28, 1), num_classes: int = 10, pooling: bool = True):
-    """The lecture's MNIST CNN, as in its notebook ``mnist_cnn.ipynb`` (valid padding):
+POOLING = ("max", "subsample", "none")
 
+
+def mnist_cnn(input_shape=(28, 28, 1), num_classes: int = 10, pooling: str = "max"):
+    """The lecture's MNIST CNN, as in its notebook ``mnist_cnn.ipynb`` (valid padding):
     Conv2D 32 3x3 relu -> Conv2D 64 3x3 relu -> MaxPool 2 -> Dropout 0.25 -> Conv2D 64 3x3 relu ->
     Conv2D 64 3x3 relu -> MaxPool 2 -> Dropout 0.25 -> Flatten -> Dense 128 relu -> Dropout 0.5 ->
     Dense 10 softmax.
 
-    225,162 parameters on MNIST (the last feature map is 4x4x64 = 1,024 values). With
-    ``pooling=False`` the two MaxPool layers are left out and the same conv stack is flattened at
-    full resolution (20x20x64 = 25,600 values; 3,370,890 parameters): the control of the
-    ``pooling-translation`` claim.
+    225,162 parameters on MNIST (the last feature map is 4x4x64 = 1,024 values). The controls of
+    the ``pooling-translation`` claim change only the two pools: ``pooling="subsample"`` keeps every
+    second pixel instead of the largest of four (a 1x1 pool of stride 2: the same shapes and the same
+    225,162 parameters, no max); ``pooling="none"`` leaves the pools out and flattens the same conv
+    stack at full resolution (20x20x64 = 25,600 values; 3,370,890 parameters).
     """
     import keras
     from keras import layers
 
-    model = keras.Sequential(name="mnist_cnn" if pooling else "mnist_cnn_no_pooling")
+    if pooling not in POOLING:
+        raise ValueError(f"pooling must be one of {POOLING}, got {pooling!r}")
+    model = keras.Sequential(name={"max": "mnist_cnn", "subsample": "mnist_cnn_subsample",
+                                   "none": "mnist_cnn_no_pooling"}[pooling])
     model.add(keras.Input(shape=input_shape))
     for filters in ((32, 64), (64, 64)):
         for f in filters:
             model.add(layers.Conv2D(f, 3, activation="relu"))  # valid padding, as in the notebook
-        if pooling:
+        if pooling == "max":
             model.add(layers.MaxPooling2D(2))
+        elif pooling == "subsample":
+            model.add(layers.MaxPooling2D(pool_size=1, strides=2))  # every second pixel, no max
         model.add(layers.Dropout(0.25))
     model.add(layers.Flatten())
     model.add(layers.Dense(128, activation="relu"))

@@ -65,6 +65,11 @@ class Entry:
         return self.result["verdict"] if self.result else verdicts.NOT_RUN
 
     @property
+    def verdict_line(self) -> str:
+        """The verdict with the other judged halves and, if so, the word stale."""
+        return display.verdict_text(self.result) if self.result else verdicts.NOT_RUN
+
+    @property
     def lecture(self) -> str:
         value = format_value(self.claim, self.claim.expected)
         return value if self.claim.lecture_value else f"— (our threshold: {value})"
@@ -96,15 +101,28 @@ class Entry:
     def rows(self) -> list[tuple[str, str]]:
         """(label, value) rows of the claim's table, shared by the Markdown and the HTML."""
         c = self.claim
+        _, p, gate = display.test_cells(c, self.result)
         rows = [
             ("measured", c.metric_label),
             ("lecture", self.lecture),
             ("reproduced (mean ± std, n seeds)", self.reproduced),
-            ("criterion (tolerance)", verdicts.threshold_text(c)),
-            ("verdict", self.verdict),
+            ("pre-registered test", verdicts.criterion_text(c)),
+            ("p (one-sided)", p),
+            ("sanity gate", "; ".join(f"{g.label} >= {g.at_least:g}" for g in c.gates) or "—"),
+            ("gate result", gate),
+            ("verdict", self.verdict_line),
             ("seeds", self.seeds),
             ("wall time", self.wall_time),
         ]
+        detail = (self.result or {}).get("verdict_detail") or {}
+        for also in detail.get("also", []):
+            rows.append((f"judged beside: {also['label']}",
+                         f"{also['verdict']}: mean {also['mean']:.4g}, p {display.p_text(also['p_value'])}"))
+        reported = [m for m in c.reported if self.result and m in self.result.get("summary", {})]
+        if reported:
+            rows.append(("reported beside", "; ".join(
+                f"{m} {display.format_summary(dataclasses.replace(c, percent=False), self.result['summary'][m])}"
+                for m in reported)))
         if self.result is not None:
             rows.append(("run", run_line(self.result)))
         elif c.figures:
@@ -258,12 +276,14 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": 
 
 def explanation(claim: registry.Claim) -> str:
     """Two or three sentences for a student: what is measured and when it counts as replicated."""
-    what = {"at_least": "at least", "within": "within", "greater_than": "above"}[claim.criterion]
-    value = "the lecture's value" if claim.lecture_value else "our threshold"
     dataset = DATASET_NAMES.get(claim.dataset, claim.dataset)
+    if claim.test.kind == "level":
+        rule = f"the mean over at least 3 seeds reaches the lecture's number ({verdicts.criterion_text(claim)})"
+    else:
+        rule = (f"the effect is in the lecture's direction, at least the minimum effect and significant "
+                f"over at least 3 seeds ({verdicts.criterion_text(claim)})")
     return (f"We measure the {claim.metric_label} on {dataset}, over several seeds. The claim counts "
-            f"as replicated when the mean is {what} {value} ({verdicts.threshold_text(claim)}). "
-            f"{claim.tolerance_reason}")
+            f"as replicated when its sanity gate passes and {rule}. {claim.tolerance_reason}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,10 +400,12 @@ def entry_markdown(entry: Entry, footnotes: dict[str, int] | None = None,
 def _overview_rows(report: Report):
     for e in report.entries:
         ds = "" if e.dataset == e.claim.dataset else f" ({e.dataset})"
-        yield e, (f"{e.claim.id}{ds}", e.lecture, e.reproduced, e.verdict, e.wall_time)
+        _, p, _ = display.test_cells(e.claim, e.result)
+        yield e, (f"{e.claim.id}{ds}", e.lecture, e.reproduced, p, e.verdict_line, e.wall_time)
 
 
-OVERVIEW_HEADER = ("claim", "lecture", "reproduced (mean ± std, n)", "verdict", "wall time")
+OVERVIEW_HEADER = ("claim", "lecture", "reproduced (mean ± std, n)", "p (one-sided)", "verdict",
+                   "wall time")
 
 
 def render_markdown(report: Report, figure_links: dict[Path, str] | None = None) -> str:
@@ -397,7 +419,7 @@ def render_markdown(report: Report, figure_links: dict[Path, str] | None = None)
              "| " + " | ".join(OVERVIEW_HEADER) + " |", "|" + "---|" * len(OVERVIEW_HEADER)]
     for e, row in _overview_rows(report):
         cells = [f"[`{row[0]}`](#{e.anchor})", *(_md_cell(v) for v in row[1:])]
-        cells[3] = f"**{cells[3]}**"
+        cells[4] = f"**{cells[4]}**"
         lines.append("| " + " | ".join(cells) + " |")
     for e in report.entries:
         lines += ["", f'<a id="{e.anchor}"></a>', "", entry_markdown(e, footnotes, figure_links)]
@@ -414,7 +436,9 @@ def _h(text) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(str(text)))
 
 
-_VERDICT_CLASS = {verdicts.REPLICATED: "ok", verdicts.NOT_REPLICATED: "bad", verdicts.NOT_RUN: "none"}
+_VERDICT_CLASS = {verdicts.REPLICATED: "ok", verdicts.NOT_REPLICATED: "bad", verdicts.CONTRADICTED: "bad",
+                  verdicts.CONTRADICTED_AT_BUDGET: "bad", verdicts.NOT_RUN: "none",
+                  verdicts.INCONCLUSIVE: "none"}
 
 _CSS = """
 body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -438,8 +462,9 @@ def _html_table(rows, header=None) -> str:
     return "\n".join(out + ["</table>"])
 
 
-def _verdict_html(verdict: str) -> str:
-    return f'<span class="verdict {_VERDICT_CLASS.get(verdict, "")}">{_h(verdict)}</span>'
+def _verdict_html(text: str, verdict: str | None = None) -> str:
+    """The verdict as a coloured label; ``text`` may add the judged halves to ``verdict``."""
+    return f'<span class="verdict {_VERDICT_CLASS.get(verdict or text, "")}">{_h(text)}</span>'
 
 
 def _data_uri(path: Path) -> str:
@@ -457,8 +482,8 @@ def render_html(report: Report) -> str:
             _html_table([(f"<strong>{_h(k)}</strong>", _h(v)) for k, v in _header_rows(report)])]
     body.append("<h2>Claims</h2>")
     body.append(_html_table(
-        [(f'<a href="#{e.anchor}"><code>{_h(row[0])}</code></a>', _h(row[1]), _h(row[2]),
-          _verdict_html(row[3]), _h(row[4])) for e, row in _overview_rows(report)],
+        [(f'<a href="#{e.anchor}"><code>{_h(row[0])}</code></a>', _h(row[1]), _h(row[2]), _h(row[3]),
+          _verdict_html(row[4], e.verdict), _h(row[5])) for e, row in _overview_rows(report)],
         header=OVERVIEW_HEADER))
     for e in report.entries:
         c = e.claim
@@ -471,7 +496,8 @@ def render_html(report: Report) -> str:
                  f"<p><em>Source:</em> {_h(c.source)}.</p>"]
         if c.paper:
             body.append(f"<p><em>Paper:</em> {_h(c.paper)}.</p>")
-        body.append(_html_table([(_h(k), _verdict_html(v) if k == "verdict" else _h(v)) for k, v in e.rows()]))
+        body.append(_html_table([(_h(k), _verdict_html(v, e.verdict) if k == "verdict" else _h(v))
+                                 for k, v in e.rows()]))
         body.append(f"<p><em>Tolerance:</em> {_h(c.tolerance_reason)}</p>")
         if c.lecture_context:
             body.append("<p><em>The lecture also printed:</em> " + _h("; ".join(c.lecture_context)) + ".</p>")

@@ -135,9 +135,10 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
         metrics = out.pop("metrics")
         summary = {name: verdicts.summarize(values) for name, values in metrics.items()}
         data_info = out.get("data", {})
-        verdict = verdicts.judge(claim, summary[claim.metric], profile=profile, dataset=ds,
+        verdict = verdicts.judge(claim, summary, profile=profile, dataset=ds,
                                  synthetic=bool(data_info.get("synthetic")),
-                                 verified=bool(data_info.get("verified_checksums", False)))
+                                 verified=bool(data_info.get("verified_checksums", False)),
+                                 seeds=len(config.seeds))
         result = {
             "claim": claim_id,
             "dataset": ds,
@@ -156,6 +157,9 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
             },
             "metric": claim.metric,
             "verdict": verdict["verdict"],
+            # The registry entry that judged this result (verdicts.entry_hash): a different hash
+            # today means the entry changed since, and the result is listed as stale.
+            "registry_entry": verdict["registry_entry"],
             "verdict_detail": verdict,
             "summary": summary,
             "seeds": list(config.seeds),

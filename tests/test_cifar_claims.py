@@ -97,19 +97,25 @@ def test_overfitting_and_time_to_target_measures():
 
 
 def test_cifar10_verdicts_follow_the_registry():
-    def verdict(claim_id, values, profile="paper"):
-        return verdicts.judge(registry.get(claim_id), verdicts.summarize(values), profile=profile,
-                              dataset="cifar10", synthetic=False)["verdict"]
+    def verdict(claim_id, values, profile="paper", train=0.99, **extra):
+        claim = registry.get(claim_id)
+        summary = {claim.metric: verdicts.summarize(values),
+                   **{g.metric: verdicts.summarize([train] * len(values)) for g in claim.gates},
+                   **{k: verdicts.summarize(v) for k, v in extra.items()}}
+        return verdicts.judge(claim, summary, profile=profile, dataset="cifar10", synthetic=False)["verdict"]
 
-    # The lecture's own no-augmentation run: the test loss rose 0.73 above its minimum.
-    assert verdict("cifar10-noaug", [0.7295]) == verdicts.REPLICATED
-    assert verdict("cifar10-noaug", [0.05, 0.10]) == verdicts.NOT_REPLICATED
-    assert verdict("cifar10-noaug", [0.05], profile="quick") == verdicts.NOT_REACHED
-    assert verdict("cifar10-aug", [0.8986]) == verdicts.REPLICATED
-    assert verdict("cifar10-aug", [0.8890]) == verdicts.REPLICATED  # within 1 point
-    assert verdict("cifar10-aug", [0.8880]) == verdicts.NOT_REPLICATED
-    assert verdict("cifar10-fast", [0.9000]) == verdicts.REPLICATED
-    assert verdict("cifar10-fast", [0.8999]) == verdicts.NOT_REPLICATED
+    # The lecture's curves: the test loss rose 0.730 without augmentation and 0.027 with it.
+    assert verdict("cifar10-noaug", [0.70, 0.72, 0.75]) == verdicts.REPLICATED
+    assert verdict("cifar10-noaug", [0.70, 0.72]) == verdicts.INDICATIVE  # n < 3
+    assert verdict("cifar10-noaug", [0.05, 0.06, 0.07]) == verdicts.NOT_REPLICATED  # below 0.1
+    assert verdict("cifar10-noaug", [-0.3, -0.32, -0.29], profile="quick") == verdicts.CONTRADICTED_AT_BUDGET
+    assert verdict("cifar10-noaug", [0.7, 0.7, 0.7], train=0.2) == verdicts.INCONCLUSIVE
+    assert verdict("cifar10-aug", [0.8986] * 3) == verdicts.REPLICATED
+    assert verdict("cifar10-aug", [0.8890, 0.8891, 0.8889]) == verdicts.REPLICATED  # within 1 point
+    assert verdict("cifar10-aug", [0.8880] * 3) == verdicts.NOT_REPLICATED
+    assert verdict("cifar10-aug", [0.54, 0.55], profile="quick") == verdicts.NOT_REACHED
+    assert verdict("cifar10-fast", [0.9000, 0.901, 0.902]) == verdicts.REPLICATED
+    assert verdict("cifar10-fast", [0.8999] * 3) == verdicts.NOT_REPLICATED
 
 
 def _smoke(claim_id, tmp_path):
@@ -126,7 +132,11 @@ def _saved(tmp_path, claim_id):
 def _check_common(saved, claim_id):
     claim = registry.get(claim_id)
     assert saved["verdict"] == verdicts.SYNTHETIC
-    assert saved["n"] == 1 and saved["seeds"] == [0] and saved["config"]["epochs"] == 1
+    epochs = saved["config"]["budget"]["epochs"] if "budget" in saved["config"] else saved["config"]["epochs"]
+    assert saved["n"] == 1 and saved["seeds"] == [0] and epochs == 1
+    names = [claim.metric, *(g.metric for g in claim.gates), *(t.metric for t in claim.also_judged),
+             *claim.reported, *(claim.p_metrics or ())]
+    assert set(names) <= set(saved["summary"]), claim_id  # every judged metric is reported
     assert claim.metric in saved["summary"] and saved["summary"][claim.metric]["n"] == 1
     assert saved["measured"]["params"] == 1_345_066
     for key in ("test_accuracy", "train_accuracy"):
@@ -142,6 +152,11 @@ def test_lecture_recipe_smoke_runs_save_what_the_figures_need(tmp_path, claim_id
     saved, arrays = _saved(tmp_path, claim_id)
     _check_common(saved, claim_id)
     assert saved["summary"]["test_loss_rise"]["mean"] >= 0.0
+    if claim_id == "cifar10-noaug":  # compared with cifar10-aug's run of the same seed and budget
+        s = saved["summary"]
+        assert s["loss_rise_vs_aug"]["values"][0] == pytest.approx(
+            s["test_loss_rise"]["values"][0] - s["aug_test_loss_rise"]["values"][0])
+        assert saved["measured"]["compared_with"]["budget"] == saved["config"]["budget"]
     assert saved["config"]["augmentation"] == (None if claim_id == "cifar10-noaug" else "lecture")
     assert arrays["sample_images"].shape == (9, 32, 32, 3) and arrays["sample_images"].dtype == np.uint8
     assert arrays["test_predictions"].shape == (1, 128)

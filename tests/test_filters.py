@@ -149,23 +149,32 @@ def test_filters_cnn_and_alexnet_shapes():
 
 def test_structure_only_verdicts():
     claim = registry.get("alexnet")
-    s = {"mean": 8.0}
+    s = {"weight_layers": verdicts.summarize([8])}
     for profile in ("paper", "quick", "smoke"):
         assert verdicts.judge(claim, s, profile=profile, dataset="imagenet", synthetic=False,
                               verified=False)["verdict"] == verdicts.STRUCTURE_ONLY
-    assert verdicts.judge(claim, {"mean": 7.0}, profile="quick", dataset="imagenet", synthetic=False,
-                          verified=False)["verdict"] == verdicts.NOT_REPLICATED
+    assert verdicts.judge(claim, {"weight_layers": verdicts.summarize([7])}, profile="quick",
+                          dataset="imagenet", synthetic=False, verified=False)["verdict"] == verdicts.NOT_REPLICATED
 
 
 def test_filter_verdicts_follow_the_registry():
-    def verdict(claim_id, v):
-        return verdicts.judge(registry.get(claim_id), verdicts.summarize(v), profile="quick",
-                              dataset="cifar10", synthetic=False)["verdict"]
+    def verdict(claim_id, v, p, p_rev=0.99, gate=0.9):
+        claim = registry.get(claim_id)
+        summary = {claim.metric: verdicts.summarize(v),
+                   claim.p_metrics[0]: verdicts.summarize(p), claim.p_metrics[1]: verdicts.summarize([p_rev] * len(p)),
+                   **{g.metric: verdicts.summarize([gate] * len(v)) for g in claim.gates}}
+        return verdicts.judge(claim, summary, profile="quick", dataset="cifar10", synthetic=False)["verdict"]
 
-    assert verdict("filters-layer1", [0.71]) == verdicts.REPLICATED
-    assert verdict("filters-layer1", [0.70]) == verdicts.NOT_REACHED
-    assert verdict("top-patches", [0.01]) == verdicts.REPLICATED
-    assert verdict("top-patches", [0.0]) == verdicts.NOT_REACHED
+    # A large effect (A >= 0.71), significant in every seed, over 3 seeds.
+    assert verdict("filters-layer1", [0.8, 0.85, 0.9], [1e-4, 1e-3, 0.01]) == verdicts.REPLICATED
+    assert verdict("filters-layer1", [0.8, 0.85], [1e-4, 1e-3]) == verdicts.INDICATIVE
+    assert verdict("filters-layer1", [0.65, 0.66, 0.67], [1e-4] * 3) == verdicts.INDICATIVE  # not large
+    assert verdict("filters-layer1", [0.8, 0.85, 0.9], [1e-4, 0.2, 0.01]) == verdicts.INDICATIVE  # one seed not
+    assert verdict("filters-layer1", [0.2, 0.3, 0.25], [0.99] * 3, p_rev=1e-3) == verdicts.CONTRADICTED_AT_BUDGET
+    assert verdict("filters-layer1", [0.8, 0.85, 0.9], [1e-4] * 3, gate=0.3) == verdicts.INCONCLUSIVE
+    assert verdict("top-patches", [0.1, 0.12, 0.09], [1e-3] * 3) == verdicts.REPLICATED
+    assert verdict("top-patches", [0.02, 0.03, 0.02], [1e-3] * 3) == verdicts.INDICATIVE  # below 0.05
+    assert verdict("top-patches", [-0.01, 0.0, -0.02], [0.7] * 3, p_rev=0.3) == verdicts.NO_EFFECT
 
 
 def test_filter_claims_smoke(tmp_path):
@@ -178,9 +187,16 @@ def test_filter_claims_smoke(tmp_path):
                          log=lambda *a: None)
     saved = json.loads((tmp_path / "smoke/cifar10/filters-layer1/result.json").read_text())
     assert saved["verdict"] == verdicts.SYNTHETIC
-    assert 0.0 <= saved["summary"]["structure_effect"]["mean"] <= 1.0
+    assert 0.0 <= saved["summary"]["structure_vs_shuffled"]["mean"] <= 1.0
+    assert 0.0 <= saved["summary"]["structure_vs_init"]["mean"] <= 1.0
+    claim = registry.get("filters-layer1")
+    names = [claim.metric, *(g.metric for g in claim.gates), *(t.metric for t in claim.also_judged),
+             *(t.p_metrics[i] for t in claim.also_judged for i in (0, 1)), *claim.reported, *claim.p_metrics]
+    assert set(names) <= set(saved["summary"])
     arrays = store.load_arrays("smoke", "cifar10", "filters-layer1")
     assert arrays["trained_kernels"].shape == arrays["initial_kernels"].shape == (7, 7, 3, 64)
+    assert arrays["shuffled_label_kernels"].shape == (7, 7, 3, 64)
+    assert not np.allclose(arrays["trained_kernels"], arrays["shuffled_label_kernels"])
     assert not np.allclose(arrays["trained_kernels"], arrays["initial_kernels"])  # one epoch moved them
     assert arrays["cifar10_aug_kernels"].shape == (3, 3, 3, 32)
 
@@ -189,7 +205,13 @@ def test_filter_claims_smoke(tmp_path):
     arrays = store.load_arrays("smoke", "cifar10", "top-patches")
     assert arrays["patches_0"].shape == (4, 9, 3, 3, 3)
     assert arrays["patches_2"].shape == (4, 9, 32, 32, 3)
-    assert 0.0 <= saved["summary"]["purity_last"]["mean"] <= 1.0
+    assert 0.0 <= saved["summary"]["purity_last_trained"]["mean"] <= 1.0
+    assert 0.0 <= saved["summary"]["purity_last_untrained"]["mean"] <= 1.0
+    s = saved["summary"]
+    assert s["purity_vs_untrained"]["values"][0] == pytest.approx(
+        s["purity_last_trained"]["values"][0] - s["purity_last_untrained"]["values"][0])
+    claim = registry.get("top-patches")
+    assert {claim.metric, *claim.p_metrics, *claim.reported, *(g.metric for g in claim.gates)} <= set(s)
 
     for name in ("filters_layer1", "filter_structure", "top_patches"):
         spec = importlib.util.spec_from_file_location(f"plot_{name}", REPO / "figures" / f"plot_{name}.py")

@@ -3,14 +3,16 @@ features".
 
 Lecture: slides "Top 9 patches that activate each filter in layer 1" and "Each layer is finding
 more and more complicated features" (Zeiler & Fergus 2014).
-Test: the lecture's CIFAR-10 CNN as trained by ``cifar10-aug`` (the lecture's recipe; its first
-seed; reused, never retrained) is run over the test images. For every filter of the first, a middle and the last conv
-layer: the 9 images where that filter's strongest unit fires hardest, cropped to the unit's
-receptive field (computed from the architecture, :func:`replication.filters.receptive_fields`).
-"More complicated" is measured by the label purity of those 9 images: edges fire on every class,
-a detector of a part of a horse fires on horses.
-Tested by: registry entry ``top-patches`` (mean purity of the last conv layer's filters minus the
-first's; a one-sided Mann-Whitney test over filters beside it).
+Test: the lecture's CIFAR-10 CNN as trained by ``cifar10-aug`` (the lecture's recipe; its seeds,
+reused, never retrained) is run over the test images, and so is the same network untrained (the
+same seed's initial weights: the same architecture and receptive fields). For every filter of the
+first, a middle and the last conv layer: the 9 images where that filter's strongest unit fires
+hardest, cropped to the unit's receptive field (computed from the architecture,
+:func:`replication.filters.receptive_fields`). "More complicated" is measured by the label purity
+of those 9 images: edges fire on every class, a detector of a part of a horse fires on horses; and
+since larger receptive fields alone can raise purity, trained is compared with untrained.
+Tested by: registry entry ``top-patches`` (the last conv layer's mean purity, trained minus
+untrained, per seed; a one-sided Mann-Whitney test over its filters in every seed).
 Figure: ``figures/plot_top_patches.py``.
 """
 
@@ -34,7 +36,7 @@ MODEL_FROM = "cifar10-aug"  # the lecture's own CIFAR-10 model and recipe
 
 PROFILES = {
     "paper": Config(seeds=(0, 1, 2)),
-    "quick": Config(),
+    "quick": Config(seeds=(0, 1)),  # cifar10-aug's quick seeds
     "smoke": Config(show=4),
 }
 
@@ -49,7 +51,7 @@ def probed_layers(model) -> list[str]:
 
 
 def run(config: Config, ctx) -> dict:
-    from .. import training
+    from .. import hardware, models, training
     from ..data import Preprocess
     from ..errors import ReplicationError
     from ..filters import conv_layers, label_purity, mann_whitney_greater, top_patches
@@ -60,52 +62,85 @@ def run(config: Config, ctx) -> dict:
     if missing:
         raise ReplicationError(f"seeds {missing} were not trained by {MODEL_FROM} (seeds {sorted(runs)})")
     # The model's own input scaling: the mean and std of the training images it was trained on.
+    preprocess = Preprocess(**source.result["measured"]["preprocess"])
     full = ctx.dataset(config.dataset)
-    trained_on = full.subset(source.config.get("n_train"), None)
-    preprocess = Preprocess.standardize_from(trained_on.train)
     x, y = full.test.x[:config.n_test], full.test.y[:config.n_test]
+
+    def probe(model, names, show: int):
+        """{layer: top_patches(...)} with the first ``show`` filters' patches cropped."""
+        return {n: top_patches(model, n, x, preprocess,
+                               list(range(min(show, int(model.get_layer(n).output.shape[-1])))),
+                               top=config.top) for n in names}
 
     per_seed, arrays, layer_info = [], {}, []
     for k, seed in enumerate(config.seeds):
         model = training.load_model(*runs[seed])
         names = probed_layers(model)
-        all_fields = receptive_fields_table(model)
-        convs = [layer.name for layer in conv_layers(model)]
-        purity = {}
-        for li, name in enumerate(names):
-            n_filters = int(model.get_layer(name).output.shape[-1])
-            show = list(range(min(config.show, n_filters)))
-            found = top_patches(model, name, x, preprocess, show, top=config.top)
-            purity[name] = label_purity(found["image_index"], y)
-            if k == 0:
-                arrays[f"patches_{li}"] = found["patches"]
-                arrays[f"activations_{li}"] = found["activations"]
-                arrays[f"labels_{li}"] = y[found["image_index"][show]].astype("int64")
+        # The control: the same architecture with the same seed's initial weights, never trained;
+        # its units see the same receptive fields, so only what training taught differs.
+        training.set_seed(seed)
+        with hardware.distribution_scope():
+            untrained = models.cifar10_vgg(full.image_shape, full.num_classes,
+                                           augmentation=source.config.get("augmentation"))
+        found = probe(model, names, config.show if k == 0 else 0)
+        trained_purity = {n: label_purity(f["image_index"], y) for n, f in found.items()}
+        # The same layers by position (a model built later in a process gets other auto names).
+        position = {n: [layer.name for layer in model.layers].index(n) for n in names}
+        twin = {n: untrained.layers[position[n]].name for n in names}
+        untrained_found = probe(untrained, list(twin.values()), 0)
+        untrained_purity = {n: label_purity(untrained_found[twin[n]]["image_index"], y) for n in names}
+        if k == 0:
+            all_fields = receptive_fields_table(model)
+            convs = [layer.name for layer in conv_layers(model)]
+            for li, name in enumerate(names):
+                f = found[name]
+                show = list(range(len(f["patches"])))
+                arrays[f"patches_{li}"] = f["patches"]
+                arrays[f"activations_{li}"] = f["activations"]
+                arrays[f"labels_{li}"] = y[f["image_index"][show]].astype("int64")
                 rows, cols = all_fields[name]
                 layer_info.append({"layer": name, "conv_index": convs.index(name) + 1,
-                                   "filters": n_filters, "shown": show,
-                                   "receptive_field": [rows.size, cols.size],
+                                   "filters": int(model.get_layer(name).output.shape[-1]),
+                                   "shown": show, "receptive_field": [rows.size, cols.size],
                                    "jump": [rows.jump, cols.jump]})
         first, last = names[0], names[-1]
-        test = mann_whitney_greater(purity[last], purity[first])
-        per_seed.append({"seed": seed, "layers": names,
-                         "purity_mean": {n: float(np.mean(p)) for n, p in purity.items()},
-                         "purity": {n: p.tolist() for n, p in purity.items()},
-                         "last_vs_first": test})
-    # A label-free reference: the purity of 9 random test images (what an edge detector shows).
+        per_seed.append({
+            "seed": seed, "layers": names,
+            "purity_mean": {n: float(np.mean(p)) for n, p in trained_purity.items()},
+            "purity_mean_untrained": {n: float(np.mean(p)) for n, p in untrained_purity.items()},
+            "purity": {n: p.tolist() for n, p in trained_purity.items()},
+            "purity_untrained": {n: p.tolist() for n, p in untrained_purity.items()},
+            # Per layer, trained against untrained, one-sided both ways (over the layer's filters).
+            "trained_vs_untrained": {n: {"greater": mann_whitney_greater(trained_purity[n], untrained_purity[n]),
+                                         "less": mann_whitney_greater(untrained_purity[n], trained_purity[n])}
+                                     for n in names},
+            "last_vs_first": mann_whitney_greater(trained_purity[last], trained_purity[first]),
+        })
+        del model, untrained
+    # A label-free reference: the purity of 9 random test images.
     rng = np.random.default_rng(0)
     chance = label_purity(rng.integers(0, len(y), size=(2000, config.top)), y)
+
+    def last(s, key):
+        return s[key][s["layers"][-1]]
+
+    def gain(s, key):
+        return s[key][s["layers"][-1]] - s[key][s["layers"][0]]
+
     return {
         "metrics": {
-            "purity_gain": [s["purity_mean"][s["layers"][-1]] - s["purity_mean"][s["layers"][0]]
-                            for s in per_seed],
-            "purity_first": [s["purity_mean"][s["layers"][0]] for s in per_seed],
-            "purity_last": [s["purity_mean"][s["layers"][-1]] for s in per_seed],
-            "purity_p_value": [s["last_vs_first"]["p_value"] for s in per_seed],
+            "purity_vs_untrained": [last(s, "purity_mean") - last(s, "purity_mean_untrained") for s in per_seed],
+            "purity_p_greater": [last(s, "trained_vs_untrained")["greater"]["p_value"] for s in per_seed],
+            "purity_p_less": [last(s, "trained_vs_untrained")["less"]["p_value"] for s in per_seed],
+            "purity_last_trained": [last(s, "purity_mean") for s in per_seed],
+            "purity_last_untrained": [last(s, "purity_mean_untrained") for s in per_seed],
+            "purity_gain": [gain(s, "purity_mean") for s in per_seed],
+            "purity_gain_untrained": [gain(s, "purity_mean_untrained") for s in per_seed],
+            "source_train_accuracy": [runs[s][1]["train_accuracy"] for s in config.seeds],
         },
         "layers": layer_info,
         "receptive_fields": [{"layer": n, "size": f[0].size, "jump": f[0].jump}
-                             for n, f in all_fields.items()],
+                             for n, f in receptive_fields_table(training.load_model(*runs[config.seeds[0]])).items()],
         "per_seed": per_seed,
         "chance_purity": float(chance.mean()),
         "top": config.top,
