@@ -104,6 +104,7 @@ def test_compared_precisions_add_bfloat16_where_native_or_asked(monkeypatch):
 @pytest.mark.parametrize("args, message", [
     (["--parts", "gpu"], "--parts"),
     (["--max-minutes", "-1"], "--max-minutes"),
+    (["--precision", "float16"], "--precision"),
 ])
 def test_bench_refuses_bad_arguments(tmp_path, args, message):
     proc = run_cli("bench", "--out", tmp_path / "b", *args)
