@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=_positive_float, default=60.0,
                    help="cap of the time-to-accuracy runs, together (default: 60)")
     p.add_argument("--results-dir", type=Path, help="where to find a cifar10-fast result (default: ./results)")
+    p.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                   help="precision of the MNIST time-to-accuracy runs, as for run (default: auto); the "
+                        "step comparison measures float32 and, where the hardware has it, bfloat16")
     p = sub.add_parser("report", help="write report/REPORT.md and a self-contained report/index.html")
     p.add_argument("--profile", choices=PROFILES,
                    help="default: the most faithful profile with results (paper > quick > smoke)")
@@ -275,7 +278,7 @@ def cmd_bench(args, log) -> int:
 
         resolve_data_dir(args.data_dir)
     bench.run(args.data_dir, args.out, parts, results_dir=args.results_dir or _results_dir(args),
-              max_minutes=args.max_minutes, log=log)
+              max_minutes=args.max_minutes, precision=args.precision, log=log)
     log(f"wrote {args.out / 'bench.json'} and {args.out / 'BENCH.md'}")
     return 0
 

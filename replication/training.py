@@ -40,6 +40,31 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+HISTORY_FILE = "history.csv"  # a seed run's CSVLogger file, in its run folder
+
+
+def seed_callbacks(run_dir: Path, seed: int, batches, *, extra=(), test_curve=None) -> list:
+    """The callbacks of a :func:`fit_seed` run, in their order: a Ctrl-C check after every batch,
+    the (seed, epoch) reseeding of ``batches`` and the layers, a ``BackupAndRestore`` checkpoint,
+    the epoch timer and counter, ``test_curve`` (a :class:`epochs.TestCurve`, or None), the CSV
+    log, then ``extra``. The bench times the package's training step with this same list."""
+    import keras
+
+    from .epochs import EpochCounter, EpochSeed, EpochTimer, StopOnInterrupt
+
+    run_dir = Path(run_dir)
+    return [
+        StopOnInterrupt(),
+        EpochSeed(seed, batches),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
+        EpochTimer(),
+        EpochCounter(run_dir / "epochs_trained.txt"),
+        *([test_curve] if test_curve is not None else []),
+        keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True),
+        *extra,
+    ]
+
+
 def fit_seed(
     build_model: Callable,
     dataset,
@@ -78,15 +103,7 @@ def fit_seed(
     """
     import keras
 
-    from .epochs import (
-        EpochCounter,
-        EpochSeed,
-        EpochTimer,
-        StopOnInterrupt,
-        TestCurve,
-        epoch_batches,
-        eval_batches,
-    )
+    from .epochs import TestCurve, epoch_batches, eval_batches
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -111,20 +128,11 @@ def fit_seed(
                                   dataset.num_classes, preprocess, seed)
     x_test = preprocess(dataset.test.x)
     y_test = np.eye(dataset.num_classes, dtype="float32")[dataset.test.y]
-    history_csv = run_dir / "history.csv"
-    callbacks = [
-        StopOnInterrupt(),
-        EpochSeed(seed, batches),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
-        EpochTimer(),
-        EpochCounter(run_dir / "epochs_trained.txt"),
-        keras.callbacks.CSVLogger(str(history_csv), append=True),
-        *extra_callbacks,
-    ]
+    history_csv = run_dir / HISTORY_FILE
     # With flip TTA the test curve comes from TestCurve (before CSVLogger, which writes its logs).
     tta_curve = test_time_flip and curve_on_test
-    if tta_curve:
-        callbacks.insert(5, TestCurve(x_test, dataset.test.y))
+    callbacks = seed_callbacks(run_dir, seed, batches, extra=extra_callbacks,
+                               test_curve=TestCurve(x_test, dataset.test.y) if tta_curve else None)
     t0 = time.perf_counter()
     model.fit(
         feed,
