@@ -199,6 +199,7 @@ def test_tar_with_traversal_through_load(tmp_path):
     assert pickle  # the module is used by the corpus helpers
 
 
+@pytest.mark.slow  # a real all run interrupted
 def test_ctrl_c_during_all_exits_cleanly_and_says_how_to_resume(tmp_path, fake_data_dir):
     import os
 

@@ -68,6 +68,7 @@ def test_data_dir_that_is_a_file_and_results_dir_under_a_file(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # every claim in smoke, figures, report
 def test_all_smoke_draws_figures_writes_report_then_list_and_a_damaged_result(tmp_path, data_dir):
     """One command runs every claim, draws every figure and writes the report; its output, sent to
     a pipe as in a logged 4-hour run, has one plain line per epoch and no terminal escape codes."""
@@ -102,6 +103,7 @@ def test_all_smoke_draws_figures_writes_report_then_list_and_a_damaged_result(tm
     assert tree_snapshot(results_dir) == before
 
 
+@pytest.mark.slow  # a real training subprocess
 def test_fashion_mnist_runs_the_same_claim_with_no_lecture_value(tmp_path, fake_data_dir):
     """--dataset fashion_mnist: same code path, class names, and a verdict that compares nothing."""
     # The fake files are synthetic digits: they fail Fashion-MNIST's checksums like MNIST's.
@@ -115,6 +117,7 @@ def test_fashion_mnist_runs_the_same_claim_with_no_lecture_value(tmp_path, fake_
     assert not (tmp_path / "smoke" / "mnist").exists()  # never overwrites MNIST
 
 
+@pytest.mark.slow  # two real processes
 def test_a_second_run_of_a_claim_stops_with_one_line_or_waits_with_wait(tmp_path, data_dir):
     """Two processes, one claim folder: the second stops at once naming the holder (PID, host,
     since) and --wait, exit 1, nothing written; with --wait it runs once the first is done."""

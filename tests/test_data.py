@@ -100,6 +100,7 @@ def test_fashion_mnist_one_changed_byte_fails_naming_the_file(tmp_path, fashion_
     assert not ds.verified and len(ds.test) == 32
 
 
+@pytest.mark.slow  # real data
 @pytest.mark.skipif(real_data_dir() is None, reason="real datasets not present")
 def test_real_mnist_and_cifar10_verify():
     root = real_data_dir()

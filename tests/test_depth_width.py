@@ -90,6 +90,7 @@ def smoke_sweep(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow  # a smoke sweep
 def test_smoke_sweep_records_every_trial_and_both_verdicts(smoke_sweep):
     store = results.Store(smoke_sweep)
     saved = store.load("smoke", "cifar10", "depth-width")
@@ -118,6 +119,7 @@ def _done_files(root):
     return {p: p.stat().st_mtime_ns for p in root.rglob("executions/*/seed*/done.json")}
 
 
+@pytest.mark.slow  # the smoke sweep
 def test_a_changed_sweep_is_refused_without_force_and_restarted_with_it(smoke_sweep):
     tuner_dir = smoke_sweep / "smoke/cifar10/depth-width/tuner"
     before = json.loads((tuner_dir / "sweep.json").read_text())
@@ -127,6 +129,7 @@ def test_a_changed_sweep_is_refused_without_force_and_restarted_with_it(smoke_sw
     assert (smoke_sweep / "smoke/cifar10/depth-width/result.json").exists()
 
 
+@pytest.mark.slow  # the smoke sweep
 def test_a_damaged_trial_file_is_rerun_not_fatal(smoke_sweep, tmp_path):
     import shutil
 
@@ -148,6 +151,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # a chief and two workers on 127.0.0.1
 def test_distributed_sweep_chief_and_two_workers(tmp_path, fake_data_dir):
     """A chief and two workers on 127.0.0.1: every trial runs exactly once, on some worker, and the
     chief's result holds them all."""
@@ -186,6 +190,7 @@ def test_distributed_sweep_chief_and_two_workers(tmp_path, fake_data_dir):
     assert saved["measured"]["distributed"] is True
 
 
+@pytest.mark.slow  # kill and resume
 def test_a_sweep_killed_mid_trial_resumes_from_its_keras_tuner_project(tmp_path, fake_data_dir):
     """SIGKILL once two executions have finished; the same command then completes the sweep
     without training those two again."""

@@ -177,6 +177,7 @@ def test_filter_verdicts_follow_the_registry():
     assert verdict("top-patches", [-0.01, 0.0, -0.02], [0.7] * 3, p_rev=0.3) == verdicts.NO_EFFECT
 
 
+@pytest.mark.slow  # two claims and a prerequisite in smoke
 def test_filter_claims_smoke(tmp_path):
     """filters-layer1 and top-patches in smoke (each trains its prerequisite's smoke run first),
     then their figures from the saved results only."""

@@ -11,6 +11,8 @@ import sys
 import pytest
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # a JAX subprocess with TensorFlow blocked
+
 BLOCK_TF_AND_RUN = """
 import sys
 import importlib.abc

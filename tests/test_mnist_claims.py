@@ -126,6 +126,7 @@ def _run(tmp_path, claim_id):
                             loader=lambda name: data.synthetic(name, 256, 128), log=lambda *a: None)
 
 
+@pytest.mark.slow  # five claims in smoke
 def test_smoke_runs_of_all_four_claims_reuse_the_prerequisites(tmp_path):
     cnn = _run(tmp_path, "mnist-cnn")
     assert cnn["measured"]["params"] == 225_162

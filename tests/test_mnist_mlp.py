@@ -65,6 +65,7 @@ def test_synthetic_data_is_learnable_so_the_pipeline_is_not_inert(tmp_path):
     assert result["summary"]["test_accuracy"]["mean"] > 0.5
 
 
+@pytest.mark.slow  # real MNIST
 @pytest.mark.skipif(real_data_dir() is None, reason="real MNIST not present")
 def test_integration_two_epochs_on_real_mnist_reach_97_percent(tmp_path):
     import dataclasses

@@ -210,6 +210,7 @@ def test_a_stale_notebook_is_not_executed(tmp_path):
     assert len(said) == 1
 
 
+@pytest.mark.slow  # papermill executes the tour
 def test_notebook_executes_in_smoke(smoke_results, tmp_path):
     out = tmp_path / "report"
     proc = run_cli("notebook", "--profile", "smoke", "--results-dir", smoke_results, "--out", out,

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli
 
+pytestmark = pytest.mark.slow  # SIGKILL and rerun of real training processes
+
 WORKER = Path(__file__).with_name("resume_worker.py")
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
 
