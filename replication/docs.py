@@ -47,27 +47,47 @@ def claims_table(results_dir: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+# The reference machine of the budgets: a 2-core CPU whose float32 matmul runs at this rate (the
+# AVX2 machine of the first reference runs). A wall time scales by the ratio of matmul rates.
+REFERENCE_GFLOPS = 100.0
+
+
+def at_reference_speed(seconds: float, result: dict) -> float | None:
+    """``seconds`` on a machine of :data:`REFERENCE_GFLOPS`, scaled by the run's own one-second
+    float32 matmul calibration (measured when it ended, so under the same load); None without one."""
+    rate = ((result.get("provenance") or {}).get("calibration") or {}).get("matmul_gflops_float32")
+    return seconds * rate / REFERENCE_GFLOPS if rate else None
+
+
 def runtime_table(results_dir: Path | None = None) -> str:
     store = results.Store(results_dir or results.REFERENCE_DIR)
-    lines = ["| profile | claim | seeds | wall time | precision | hardware | commit |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [f"| profile | claim | seeds | wall time | ≈ on a {REFERENCE_GFLOPS:.0f} GFLOP/s CPU | precision | "
+             "hardware | commit |",
+             "|---|---|---|---|---|---|---|---|"]
     rows = [r for _, r in store.all_results()]
     if not rows:
         return "No reference run yet."
     rows.sort(key=lambda r: (PROFILE_ORDER.index(r["profile"]) if r["profile"] in PROFILE_ORDER else 9,
                              list(registry.CLAIMS).index(r["claim"]) if r["claim"] in registry.CLAIMS else 99))
-    totals: dict[str, float] = {}
+    totals: dict[str, list[float]] = {}
     for r in rows:
         reused = float(r.get("reused_runs_wall_time_s") or 0.0)
         seconds = r["wall_time_s"] + reused
-        totals[r["profile"]] = totals.get(r["profile"], 0.0) + seconds
+        scaled = at_reference_speed(seconds, r)
+        total = totals.setdefault(r["profile"], [0.0, 0.0, 0])
+        total[0] += seconds
+        if scaled is not None:
+            total[1] += scaled
+            total[2] += 1
         commit = (r["provenance"]["git"].get("commit") or "?")[:8]
         note = f" (of which {reused / 60:.1f} min in runs reused from an earlier invocation)" if reused > 0 else ""
         lines.append(f"| {r['profile']} | `{r['claim']}` ({r['dataset']}) | {r['n']} | "
-                     f"{seconds / 60:.1f} min{note} | {precision_text(r['provenance'])} | "
+                     f"{seconds / 60:.1f} min{note} | "
+                     f"{'—' if scaled is None else f'{scaled / 60:.0f} min'} | {precision_text(r['provenance'])} | "
                      f"{hardware_text(r['provenance']['hardware'])} | {commit} |")
-    for profile, total in totals.items():
-        lines.append(f"| {profile} | **all of the above** | | **{total / 60:.1f} min** | | | |")
+    for profile, (total, scaled, n_scaled) in totals.items():
+        scaled_text = f"**{scaled / 60:.0f} min** ({n_scaled} claims calibrated)" if n_scaled else ""
+        lines.append(f"| {profile} | **all of the above** | | **{total / 60:.1f} min** | {scaled_text} | | | |")
     return "\n".join(lines)
 
 
