@@ -154,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                    help="precision of the MNIST time-to-accuracy runs, as for run (default: auto); the "
                         "step comparison measures float32 and, where the hardware has it, bfloat16")
+    p = sub.add_parser("precision-check", help="compare a float32 and a bfloat16 run of the same claims "
+                                               "against the registered margins (no training)")
+    p.add_argument("float32_results", type=Path, metavar="FLOAT32_RESULTS")
+    p.add_argument("bfloat16_results", type=Path, metavar="BFLOAT16_RESULTS")
+    p.add_argument("--profile", choices=PROFILES, default="quick")
+    p.add_argument("--out", type=Path, default=Path("benchmarks"),
+                   help="where precision_check.json and PRECISION_CHECK.md go (default: benchmarks)")
     p = sub.add_parser("report", help="write report/REPORT.md and a self-contained report/index.html")
     p.add_argument("--profile", choices=PROFILES,
                    help="default: the most faithful profile with results (paper > quick > smoke)")
@@ -357,6 +364,12 @@ def main(argv=None) -> int:
             return cmd_publish(args, log)
         if args.command == "report":
             return cmd_report(args, log)
+        if args.command == "precision-check":
+            from . import precision_check
+
+            rows = precision_check.run(args.float32_results, args.bfloat16_results, args.out,
+                                       profile=args.profile, log=log)
+            return 0 if all(r["status"] == "agree" for r in rows) else 1
         if args.command == "bench":
             return cmd_bench(args, log)
         if args.command == "notebook":

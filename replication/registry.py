@@ -748,6 +748,16 @@ CLAIMS: dict[str, Claim] = {
 }
 
 
+# The side-by-side precision check (issue #17), registered before its runs: each claim run with the
+# same config and seeds in float32 and in bfloat16 (Keras's mixed_bfloat16 policy) must give means of
+# its metric (accuracy as a fraction) that differ by at most its margin. The margins are about 2.5
+# standard errors of the difference of two 3-seed means from test-set sampling alone (binomial:
+# 0.08 points per run near 99.4% on MNIST's 10,000 test digits, 0.3 points near 90% on CIFAR-10's),
+# rounded up: a precision that moved a mean by more would change what a reader concludes.
+# Checked by `python -m replication precision-check`.
+PRECISION_CHECK_MARGINS = {"mnist-cnn": 0.003, "cifar10-fast": 0.006}
+
+
 # Per-class correct counts (the confusion matrix's diagonal; 1,000 test images per class) printed by
 # the lecture's notebooks, keyed by claim: for figures that set ours beside the lecture's.
 LECTURE_CONFUSION_DIAGONALS: dict[str, tuple[int, ...]] = {

@@ -1,0 +1,71 @@
+"""The side-by-side precision check (issue #17): the same claims, configs and seeds in float32 and
+bfloat16 agree within margins registered beforehand (``registry.PRECISION_CHECK_MARGINS``).
+
+Reads two results folders, one run with ``--precision float32`` and one with ``--precision
+bfloat16`` (e.g. ``run mnist-cnn --precision bfloat16 --results-dir results-bf16``); trains nothing.
+A pair counts only when both results have the same claim, profile, dataset, config and seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import display, registry, results
+from .errors import ReplicationError
+
+
+def compare(float32_dir: Path, bfloat16_dir: Path, profile: str = "quick") -> list[dict]:
+    """One row per registered claim: both means, their difference, the margin, and whether it held."""
+    rows = []
+    for claim_id, margin in registry.PRECISION_CHECK_MARGINS.items():
+        claim = registry.get(claim_id)
+        pair = {}
+        for precision, root in (("float32", float32_dir), ("bfloat16", bfloat16_dir)):
+            found = results.Store(root).load(profile, claim.dataset, claim_id)
+            if found is not None and found.get("precision") != precision:
+                raise ReplicationError(f"{root}: the {claim_id} result there is {found.get('precision')}, "
+                                       f"not {precision}")
+            pair[precision] = found
+        row = {"claim": claim_id, "metric": claim.metric, "margin": margin, "profile": profile}
+        a, b = pair["float32"], pair["bfloat16"]
+        if a is None or b is None:
+            rows.append({**row, "status": "missing: " + ", ".join(p for p, r in pair.items() if r is None)})
+            continue
+        if a["config"] != b["config"] or a["seeds"] != b["seeds"]:
+            rows.append({**row, "status": "not comparable: configs or seeds differ"})
+            continue
+        fa, fb = a["summary"][claim.metric], b["summary"][claim.metric]
+        delta = fb["mean"] - fa["mean"]
+        rows.append({**row, "seeds": a["seeds"], "float32": fa, "bfloat16": fb, "delta": delta,
+                     "status": "agree" if abs(delta) <= margin + 1e-12 else "differ",
+                     "seconds_per_epoch": {p: (r["summary"].get("seconds_per_epoch") or {}).get("mean")
+                                           for p, r in pair.items()},
+                     "commits": {p: (r["provenance"]["git"].get("commit") or "?")[:8] for p, r in pair.items()},
+                     "hardware": display.hardware_text(a["provenance"]["hardware"])})
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| claim | seeds | float32 | bfloat16 | difference | margin (registered) | result |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        claim = registry.get(r["claim"])
+        if "delta" not in r:
+            lines.append(f"| `{r['claim']}` | | | | | {100 * r['margin']:.1f} points | {r['status']} |")
+            continue
+        lines.append(f"| `{r['claim']}` | {r['seeds']} | {display.format_summary(claim, r['float32'])} | "
+                     f"{display.format_summary(claim, r['bfloat16'])} | {100 * r['delta']:+.2f} points | "
+                     f"{100 * r['margin']:.1f} points | **{r['status']}** |")
+    return "\n".join(lines)
+
+
+def run(float32_dir: Path, bfloat16_dir: Path, out: Path, profile: str = "quick", log=print) -> list[dict]:
+    rows = compare(Path(float32_dir), Path(bfloat16_dir), profile)
+    results.atomic_write_json(Path(out) / "precision_check.json",
+                              {"rows": rows, "float32_results": str(float32_dir),
+                               "bfloat16_results": str(bfloat16_dir), "checked": display.now(),
+                               "margins": registry.PRECISION_CHECK_MARGINS})
+    table = markdown(rows)
+    results.atomic_write_text(Path(out) / "PRECISION_CHECK.md", table + "\n")
+    log(table)
+    return rows

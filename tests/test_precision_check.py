@@ -1,0 +1,34 @@
+"""The side-by-side precision check compares like with like, against the registered margins."""
+
+from __future__ import annotations
+
+import pytest
+
+from replication import precision_check, registry, results, verdicts
+from replication.errors import ReplicationError
+
+
+def _save(root, claim_id, precision, values, config=None):
+    claim = registry.get(claim_id)
+    results.Store(root).save({
+        "claim": claim_id, "profile": "quick", "dataset": claim.dataset, "precision": precision,
+        "config": config or {"epochs": 4}, "seeds": [0, 1, 2],
+        "summary": {claim.metric: verdicts.summarize(values)},
+        "provenance": {"git": {"commit": "abc"}, "hardware": {"cpu": "x", "cpu_count": 2}}})
+
+
+def test_agree_differ_missing_and_not_comparable(tmp_path):
+    a, b = tmp_path / "f32", tmp_path / "bf16"
+    _save(a, "mnist-cnn", "float32", [0.9940, 0.9945, 0.9942])
+    _save(b, "mnist-cnn", "bfloat16", [0.9938, 0.9944, 0.9940])  # 0.02 points apart
+    _save(a, "cifar10-fast", "float32", [0.900, 0.902, 0.901])
+    _save(b, "cifar10-fast", "bfloat16", [0.890, 0.892, 0.891])  # 1 point apart: more than 0.6
+    rows = {r["claim"]: r for r in precision_check.compare(a, b)}
+    assert rows["mnist-cnn"]["status"] == "agree"
+    assert rows["mnist-cnn"]["delta"] == pytest.approx(-0.0001 - 0.00005 / 1.5, abs=1e-4)
+    assert rows["cifar10-fast"]["status"] == "differ"
+    _save(b, "cifar10-fast", "bfloat16", [0.901] * 3, config={"epochs": 5})
+    assert {r["claim"]: r for r in precision_check.compare(a, b)}["cifar10-fast"]["status"].startswith("not comparable")
+    assert {r["claim"]: r for r in precision_check.compare(a, tmp_path / "none")}["mnist-cnn"]["status"] == "missing: bfloat16"
+    with pytest.raises(ReplicationError, match="not bfloat16"):
+        precision_check.compare(a, a)
