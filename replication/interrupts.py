@@ -1,16 +1,19 @@
 """Ctrl-C that always ends a run cleanly.
 
-A SIGINT raises ``KeyboardInterrupt`` wherever Python happens to be, and that place is not always
-ours: inside a finaliser (``__del__``) or a TensorFlow/tf.data callback the exception is printed
-as "ignored" and swallowed, or re-raised as another type, and training would carry on. So the
-handler also records the request, and :func:`check` — called at every batch by
-:class:`replication.epochs.StopOnInterrupt`, between seeds and between claims — raises it again
-at a point where it cannot be lost. ``__main__`` turns it into exit status 130.
+Python's default SIGINT handler raises ``KeyboardInterrupt`` wherever Python happens to be, and
+that place is not always ours: inside a finaliser (``__del__``) or a TensorFlow callback run from
+C++ (a gradient tape, a tf.data function) the exception is printed with a traceback and swallowed,
+or re-raised as another type, and training would carry on. So the first SIGINT only records the
+request, and :func:`check` — called at every batch by :class:`replication.epochs.StopOnInterrupt`,
+between seeds and between claims — raises ``KeyboardInterrupt`` at a point where it cannot be lost.
+A second SIGINT raises at once, for a user who will not wait for the batch to end. ``__main__``
+turns it into exit status 130.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 
 _requested = threading.Event()
@@ -28,8 +31,11 @@ def check() -> None:
 
 
 def _on_sigint(signum, frame):
+    if _requested.is_set():  # the second Ctrl-C: now
+        raise KeyboardInterrupt
     _requested.set()
-    raise KeyboardInterrupt
+    print("\ninterrupt requested: stopping at the end of the current batch (Ctrl-C again to stop at once)",
+          file=sys.stderr, flush=True)
 
 
 def install() -> None:
