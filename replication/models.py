@@ -241,24 +241,40 @@ def pool_positions(depth: int) -> list[int]:
 
 
 def depth_width_cnn(depth: int, width: int, fc_width: int = 128, fc_layers: int = 1,
-                    input_shape=(32, 32, 3), num_classes: int = 10, name: str | None = None):
+                    input_shape=(32, 32, 3), num_classes: int = 10, name: str | None = None, *,
+                    bn_momentum: float = 0.99, head: str = "flatten", flip: bool = False):
     """A plain CNN of ``depth`` conv layers of ``width`` filters (3x3 same, relu, BatchNorm), three
     2x2 max-pools placed by :func:`pool_positions`, then ``fc_layers`` Dense ``fc_width`` relu and
     Dense ``num_classes`` softmax. The ``depth-width`` sweep's one architecture, for all three
     families: deep (many conv layers), shallow and wide (3 conv layers, many filters), shallow with
-    wide fully connected layers (3 conv layers, wide Dense layers)."""
+    wide fully connected layers (3 conv layers, wide Dense layers).
+
+    Options (the defaults build the network above, parameter for parameter):
+    ``bn_momentum``: every BatchNorm's momentum. Keras's 0.99 averages its moving statistics over
+    about 100 steps and starts them at mean 0, variance 1; a run of a few hundred steps then
+    evaluates with statistics that still carry much of that start, which compounds over many
+    layers (``benchmarks/DEPTH_DIAGNOSIS.md``, issue #16); 0.9 averages over about 10 steps.
+    ``head``: ``"flatten"`` (the 4x4 map flattened into the Dense layers) or ``"gap"`` (global
+    average pooling of the last conv layer's map instead, so that the parameters sit in the conv
+    layers rather than in the first Dense layer). ``flip``: a random horizontal flip in front of
+    the first convolution (active in training only, 0 parameters).
+    """
     import keras
     from keras import layers
 
+    if head not in ("flatten", "gap"):
+        raise ValueError(f"unknown head {head!r}; choose 'flatten' or 'gap'")
     model = keras.Sequential(name=name or f"cnn_d{depth}_w{width}_fc{fc_layers}x{fc_width}")
     model.add(keras.Input(shape=input_shape))
+    if flip:
+        model.add(layers.RandomFlip("horizontal"))
     pools = pool_positions(depth)
     for i in range(depth):
         model.add(layers.Conv2D(width, 3, padding="same", activation="relu"))
-        model.add(layers.BatchNormalization())
+        model.add(layers.BatchNormalization(momentum=bn_momentum))
         for _ in range(pools.count(i)):
             model.add(layers.MaxPooling2D(2))
-    model.add(layers.Flatten())
+    model.add(layers.Flatten() if head == "flatten" else layers.GlobalAveragePooling2D())
     for _ in range(fc_layers):
         model.add(layers.Dense(fc_width, activation="relu"))
     model.add(layers.Dense(num_classes, activation="softmax", dtype="float32"))
