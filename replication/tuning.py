@@ -75,8 +75,9 @@ def tuner_class():
         trial files hold the whole table.
 
         ``sweep``: seeds, epochs, batch_size, cache_dir, deterministic, verbose, num_classes,
-        preprocess, x_train/y_train (uint8 images, int labels), x_val/y_val and x_test/y_test
-        (preprocessed images, one-hot labels). The objective is validation accuracy; the test
+        preprocess, x_train/y_train (uint8 images, int labels), x_val/y_val, x_test/y_test and
+        x_train_eval/y_train_eval (a fixed sample of the training images for the training accuracy;
+        preprocessed images, one-hot labels). The objective is validation accuracy; the test
         set is scored once per execution, after training, and steers nothing.
         """
 
@@ -101,19 +102,14 @@ def tuner_class():
                     results.atomic_write_json(done, record)
                 per_seed.append(record)
                 params = record["params"]
-            val = [r["val_accuracy"] for r in per_seed]
-            test = [r["test_accuracy"] for r in per_seed]
-            out = {
-                "val_accuracy": float(np.mean(val)),
-                "test_accuracy": float(np.mean(test)),
-                "test_accuracy_std": float(np.std(test, ddof=1)) if len(test) > 1 else 0.0,
-                "params": float(params),
-                "wall_time_s": float(sum(r["wall_time_s"] for r in per_seed)),
-                "executions": float(len(per_seed)),
-            }
-            for seed, r in zip(sw["seeds"], per_seed, strict=True):
-                out[f"test_accuracy_seed{seed}"] = float(r["test_accuracy"])
-                out[f"val_accuracy_seed{seed}"] = float(r["val_accuracy"])
+            out = {"params": float(params), "executions": float(len(per_seed)),
+                   "wall_time_s": float(sum(r["wall_time_s"] for r in per_seed))}
+            for key in ("val_accuracy", "test_accuracy", "train_accuracy"):
+                values = [r.get(key, float("nan")) for r in per_seed]
+                out[key] = float(np.mean(values))  # val_accuracy: the objective
+                out[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+                for seed, v in zip(sw["seeds"], values, strict=True):
+                    out[f"{key}_seed{seed}"] = float(v)
             return out
 
         def _execute(self, hp, seed, run_dir):
@@ -135,10 +131,15 @@ def tuner_class():
             history = training.read_history(run_dir / "history.csv")
             test = model.evaluate(sw["x_test"], sw["y_test"], batch_size=512, verbose=0,
                                   return_dict=True)
+            # Training accuracy as the verdict's models are used: inference mode (BatchNorm's
+            # moving statistics), on a fixed sample of the training images.
+            train = model.evaluate(sw["x_train_eval"], sw["y_train_eval"], batch_size=512, verbose=0,
+                                   return_dict=True)
             # Keras's val_* columns hold the validation split here (read_history names them test_*).
             return {"seed": int(seed), "params": int(model.count_params()),
                     "val_accuracy": float(history["test_accuracy"][-1]),
                     "test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
+                    "train_accuracy": float(train["accuracy"]),
                     "epochs": int(sw["epochs"]), "wall_time_s": time.perf_counter() - t0,
                     "train_accuracy_last_epoch": float(history["accuracy"][-1])}
 

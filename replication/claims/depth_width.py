@@ -52,11 +52,11 @@ CONFIGS = {
 }
 FAMILIES = ("deep", "shallow_conv", "shallow_fc")
 
-QUICK_GRID = ("depth-d2-w56", "shallow_conv-w48", "depth-d5-w40", "depth-d7-w36", "depth-d9-w32",
-              "deep-w30", "deep-w24", "deep-w48", "shallow_conv-w96", "shallow_fc-fc176",
-              "shallow_fc-fc384")
-SMOKE_GRID = ("depth-d2-w56", "shallow_conv-w48", "depth-d5-w40", "depth-d7-w36", "depth-d9-w32",
-              "deep-w30", "shallow_fc-fc176")
+# The in-band networks: the depth series (2 to 11 conv layers) and the in-band member of each
+# shallow family. quick sweeps only these, to buy steps for them; paper sweeps all of CONFIGS.
+IN_BAND_GRID = ("depth-d2-w56", "shallow_conv-w48", "depth-d5-w40", "depth-d7-w36", "depth-d9-w32",
+                "deep-w30", "shallow_fc-fc176")
+SMOKE_GRID = IN_BAND_GRID
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,13 +71,21 @@ class Config:
     n_train: int | None = None  # training images used (validation carved from them); None: all
     validation_fraction: float = 0.1
     n_test: int | None = None  # test images scored per execution; None: all 10,000
+    n_train_eval: int = 5000  # training images scored for the training accuracy (inference mode)
+    # The design (issue #16, chosen on validation; benchmarks/DEPTH_DIAGNOSIS.md): BatchNorm's
+    # moving statistics must follow a few hundred steps (Keras's 0.99 kept 18% of their start after
+    # 172 and left the deep nets at chance in inference mode), and a random flip in training.
+    bn_momentum: float = 0.9
+    flip: bool = True
+    head: str = "flatten"  # "flatten" (the 4x4 map into Dense 128) or "gap" (models.depth_width_cnn)
 
 
 PROFILES = {
     "paper": Config(),
-    # 11 trials x 1 execution, 4 epochs on 6,000 training images (600 of them for validation),
-    # test accuracy on 2,000 test images: about 20-30 minutes on 2 CPU cores.
-    "quick": Config(seeds=(0,), grid=QUICK_GRID, epochs=4, n_train=6000, n_test=2000),
+    # The 7 in-band networks x 2 seeds, 4 epochs on 20,000 training images (2,000 of them for
+    # validation; 564 optimizer steps per network), test accuracy on 2,000 test images: about 33
+    # minutes on a 100 GFLOP/s 2-core CPU (benchmarks/DEPTH_DIAGNOSIS.md, design bn09-flip-20k).
+    "quick": Config(seeds=(0, 1), grid=IN_BAND_GRID, epochs=4, n_train=20_000, n_test=2000),
     "smoke": Config(seeds=(0,), grid=SMOKE_GRID, epochs=1, n_train=256, n_test=128,
                     validation_fraction=0.25),
 }
@@ -88,12 +96,16 @@ def spec(name: str) -> dict:
             "fc_layers": fc_layers}
 
 
-def build_config(name: str, input_shape, num_classes: int):
+def build_config(name: str, input_shape, num_classes: int, *, bn_momentum: float = 0.99,
+                 flip: bool = False, head: str = "flatten"):
+    """The network ``name`` of :data:`CONFIGS` (the design's options as in :class:`Config`; the
+    defaults build the original sweep's network, parameter for parameter)."""
     from .. import models
 
     s = spec(name)
     return models.depth_width_cnn(s["depth"], s["width"], s["fc_width"], s["fc_layers"],
-                                  input_shape=input_shape, num_classes=num_classes, name=name)
+                                  input_shape=input_shape, num_classes=num_classes, name=name,
+                                  bn_momentum=bn_momentum, flip=flip, head=head)
 
 
 def _hypermodel_class():
@@ -103,14 +115,16 @@ def _hypermodel_class():
         """One ``hp.Choice("config", ...)`` over named configurations with known parameter
         counts: a curated list rather than a depth x width grid, so the families overlap."""
 
-        def __init__(self, grid, input_shape, num_classes, optimizer, steps_per_epoch, epochs):
+        def __init__(self, grid, input_shape, num_classes, optimizer, steps_per_epoch, epochs,
+                     design: dict):
             super().__init__(name="depth_width")
             self.grid, self.input_shape, self.num_classes = list(grid), tuple(input_shape), num_classes
             self.optimizer, self.steps_per_epoch, self.epochs = optimizer, steps_per_epoch, epochs
+            self.design = dict(design)  # bn_momentum, flip, head
 
         def build(self, hp):
             name = hp.Choice("config", self.grid)
-            model = build_config(name, self.input_shape, self.num_classes)
+            model = build_config(name, self.input_shape, self.num_classes, **self.design)
             model.compile(optimizer=self.optimizer(self.steps_per_epoch, self.epochs),
                           loss="categorical_crossentropy", metrics=["accuracy"])
             return model
@@ -145,7 +159,8 @@ def make_tuner(config: Config, ctx, data, *, overwrite: bool):
     steps = int(np.ceil(len(train) / config.batch_size))
     hypermodel = _hypermodel_class()(config.grid, data.image_shape, num_classes,
                                      optimizers.one_cycle(config.peak_learning_rate), steps,
-                                     config.epochs)
+                                     config.epochs, design={"bn_momentum": config.bn_momentum,
+                                                            "flip": config.flip, "head": config.head})
     s = hardware.strategy()  # TensorFlow: a tf.distribute strategy; JAX: set globally, None here
     directory = (ctx.tuner_dir if ctx.role != "worker"
                  else ctx.tuner_dir / "workers" / (ctx.tuner_id or "worker"))
@@ -165,13 +180,19 @@ def make_tuner(config: Config, ctx, data, *, overwrite: bool):
             "x_train": train.x, "y_train": train.y,
             "x_val": preprocess(val.x), "y_val": onehot[val.y],
             "x_test": preprocess(data.test.x), "y_test": onehot[data.test.y],
+            # A fixed sample of the training images (the first n_train_eval), for the training
+            # accuracy in inference mode: did the deep networks fit at all?
+            "x_train_eval": preprocess(train.x[:config.n_train_eval]),
+            "y_train_eval": onehot[train.y[:config.n_train_eval]],
         },
     )
     return tuner, {"n_train": len(train), "n_validation": len(val), "n_test": len(data.test)}
 
 
 def table_from_oracle(oracle, config: Config) -> list[dict]:
-    """One row per trial, from the oracle's trial records (on the chief: every worker's trials)."""
+    """One row per trial, from the oracle's trial records (on the chief: every worker's trials):
+    parameters, depth, width, family, and training / validation / test accuracy per seed with
+    their mean and std, and wall time."""
     from ..errors import ReplicationError
 
     rows, failed = [], []
@@ -182,47 +203,83 @@ def table_from_oracle(oracle, config: Config) -> list[dict]:
             failed.append(f"trial {trial.trial_id} ({name}): {status} {trial.message or ''}".strip())
             continue
         m = {k: float(trial.metrics.get_last_value(k)) for k in trial.metrics.metrics}
-        rows.append({**spec(name), "trial_id": trial.trial_id,
-                     "params": int(m["params"]), "val_accuracy": m["val_accuracy"],
-                     "test_accuracy": m["test_accuracy"], "test_accuracy_std": m["test_accuracy_std"],
-                     "test_accuracy_per_seed": [m[f"test_accuracy_seed{s}"] for s in config.seeds],
-                     "wall_time_s": m["wall_time_s"], "executions": int(m["executions"])})
+        row = {**spec(name), "trial_id": trial.trial_id, "params": int(m["params"]),
+               "wall_time_s": m["wall_time_s"], "executions": int(m["executions"])}
+        for key in ("val_accuracy", "test_accuracy", "train_accuracy"):
+            row[key] = m[key]
+            row[f"{key}_std"] = m.get(f"{key}_std", 0.0)
+            row[f"{key}_per_seed"] = [m[f"{key}_seed{s}"] for s in config.seeds]
+        rows.append(row)
     if failed:
         raise ReplicationError("depth-width: trials did not complete: " + "; ".join(failed))
     return sorted(rows, key=lambda r: config.grid.index(r["config"]))
 
 
-def analyse(rows: list[dict], band: tuple[int, int]) -> dict:
-    """Both verdicts' numbers from the table: Spearman rho of test accuracy against depth among
-    the single-FC-layer networks in the band, and the deepest in-band network's margin over the
-    best in-band network of each shallow family."""
+def spearman_exact(depths, accs) -> dict:
+    """Spearman rho of ``accs`` against ``depths`` with its exact one-sided permutation p-values
+    (every ordering of the accuracies; 720 for six depths, so the smallest p is 1/720), instead
+    of scipy's asymptotic p, which is meaningless for six points."""
+    import itertools
+
     from scipy import stats
 
+    rho = float(stats.spearmanr(depths, accs).statistic)
+    perms = [float(stats.spearmanr(depths, p).statistic) for p in itertools.permutations(accs)]
+    eps = 1e-12
+    return {"rho": rho, "p_greater": sum(r >= rho - eps for r in perms) / len(perms),
+            "p_less": sum(r <= rho + eps for r in perms) / len(perms), "permutations": len(perms)}
+
+
+def analyse(rows: list[dict], band: tuple[int, int], seeds) -> dict:
+    """Both verdicts' numbers from the table.
+
+    depth-width: Spearman rho of the seed-mean test accuracy against depth over the in-band depth
+    series (every in-band network but the shallow fully connected family), with its exact one-sided
+    permutation p. deep-vs-wide: per seed, the deepest in-band network's test accuracy minus that of
+    the shallow rival with the best mean *validation* accuracy (test accuracy selects nothing); per
+    family the same beside it. Gate: the lowest mean validation accuracy of the in-band networks.
+    """
     lo, hi = band
     in_band = [r for r in rows if lo <= r["params"] <= hi]
-    series = sorted((r for r in in_band if r["fc_layers"] == 1), key=lambda r: r["depth"])
+    series = sorted((r for r in in_band if r["family"] != "shallow_fc"), key=lambda r: r["depth"])
     depths = [r["depth"] for r in series]
-    accs = [r["test_accuracy"] for r in series]
     if len(set(depths)) >= 3:
-        res = stats.spearmanr(depths, accs)
-        rho, p = float(res.statistic), float(res.pvalue)
+        corr = spearman_exact(depths, [r["test_accuracy"] for r in series])
+        corr_val = spearman_exact(depths, [r["val_accuracy"] for r in series])
     else:
-        rho, p = float("nan"), float("nan")
+        nan = float("nan")
+        corr = corr_val = {"rho": nan, "p_greater": nan, "p_less": nan, "permutations": 0}
     deepest = max(series, key=lambda r: r["depth"]) if series else None
-    margins = {}
-    for fam in ("shallow_conv", "shallow_fc"):
-        rivals = [r for r in in_band if r["family"] == fam]
-        if deepest is not None and rivals:
-            best = max(rivals, key=lambda r: r["test_accuracy"])
-            margins[fam] = {"rival": best["config"], "margin": deepest["test_accuracy"] - best["test_accuracy"]}
+    shallow = [r for r in in_band if r["family"] in ("shallow_conv", "shallow_fc")]
+
+    def per_seed_margin(rival):
+        return [d - r for d, r in zip(deepest["test_accuracy_per_seed"], rival["test_accuracy_per_seed"],
+                                      strict=True)]
+
+    margins, rival = {}, None
+    if deepest is not None and shallow:
+        rival = max(shallow, key=lambda r: r["val_accuracy"])  # chosen on validation
+        for fam in ("shallow_conv", "shallow_fc"):
+            best = [r for r in shallow if r["family"] == fam]
+            if best:
+                best = max(best, key=lambda r: r["val_accuracy"])
+                m = per_seed_margin(best)
+                margins[fam] = {"rival": best["config"], "margin_per_seed": m, "margin": float(sum(m) / len(m))}
     return {
-        "band": list(band), "n_in_band": len(in_band),
+        "band": list(band), "n_in_band": len(in_band), "seeds": list(seeds),
         "depth_series": [{"config": r["config"], "depth": r["depth"], "params": r["params"],
-                          "test_accuracy": r["test_accuracy"]} for r in series],
-        "spearman_rho": rho, "spearman_p_value": p,
+                          **{k: r[k] for k in ("test_accuracy", "test_accuracy_std", "val_accuracy",
+                                                "val_accuracy_std", "train_accuracy", "train_accuracy_std")}}
+                         for r in series],
+        "spearman_rho": corr["rho"], "spearman_p_greater": corr["p_greater"],
+        "spearman_p_less": corr["p_less"], "spearman_permutations": corr["permutations"],
+        "spearman_rho_validation": corr_val["rho"],
         "deepest": deepest["config"] if deepest else None,
+        "rival": rival["config"] if rival else None,
+        "deep_margin_per_seed": per_seed_margin(rival) if rival else [],
         "margins": margins,
-        "deep_margin": min((m["margin"] for m in margins.values()), default=float("nan")),
+        "min_val_accuracy_in_band": min((r["val_accuracy"] for r in in_band), default=float("nan")),
+        "min_train_accuracy_in_band": min((r["train_accuracy"] for r in in_band), default=float("nan")),
     }
 
 
@@ -247,11 +304,17 @@ def run(config: Config, ctx) -> dict:
         from ..errors import ReplicationError
 
         raise ReplicationError(f"depth-width: the sweep ended without trials for {missing}")
-    a = analyse(rows, config.band)
+    a = analyse(rows, config.band, config.seeds)
     return {
+        # One value each for the sweep's statistics (over seed means); deep_margin per seed.
         "metrics": {
             "spearman_rho": [a["spearman_rho"]],
-            "deep_margin": [a["deep_margin"]],
+            "spearman_p_greater": [a["spearman_p_greater"]],
+            "spearman_p_less": [a["spearman_p_less"]],
+            "spearman_rho_validation": [a["spearman_rho_validation"]],
+            "deep_margin": a["deep_margin_per_seed"],
+            "min_val_accuracy_in_band": [a["min_val_accuracy_in_band"]],
+            "min_train_accuracy_in_band": [a["min_train_accuracy_in_band"]],
         },
         "table": rows,
         "analysis": a,
