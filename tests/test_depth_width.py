@@ -60,6 +60,22 @@ def test_known_parameter_counts_and_the_band():
         assert flat.output.shape[-1] == 4 * 4 * 8
 
 
+def test_depth_width_cnn_options_keep_the_defaults_and_solve_the_gap_band():
+    # Issue #16's options: BN momentum, a global-average-pooling head and a flip layer (0 params).
+    default = models.depth_width_cnn(2, 56)
+    assert {layer.momentum for layer in default.layers if type(layer).__name__ == "BatchNormalization"} == {0.99}
+    tuned = models.depth_width_cnn(2, 56, bn_momentum=0.9, flip=True)
+    assert tuned.count_params() == default.count_params() == 146_402
+    assert {layer.momentum for layer in tuned.layers if type(layer).__name__ == "BatchNormalization"} == {0.9}
+    assert type(tuned.layers[0]).__name__ == "RandomFlip"
+    # GAP head: widths re-solved for about 145k parameters (benchmarks/depth_diagnosis.py GAP_CONFIGS).
+    assert models.depth_width_cnn(2, 117, head="gap").count_params() == 143_924
+    assert models.depth_width_cnn(11, 39, head="gap").count_params() == 146_498
+    assert models.depth_width_cnn(3, 32, 333, 2, head="gap").count_params() == 145_327
+    with pytest.raises(ValueError, match="head"):
+        models.depth_width_cnn(2, 8, head="dense")
+
+
 def test_analysis_computes_both_verdicts_from_the_table():
     def row(name, test, val, params, spread=0.01):
         return {**depth_width.spec(name), "params": params,
