@@ -23,7 +23,8 @@ def adam(learning_rate: float = 1e-3):
 
 def one_cycle(peak_lr: float, *, optimizer: str = "adam", warmup_fraction: float = 0.2,
               start_fraction: float = 0.1, momentum: float = 0.9, nesterov: bool = True,
-              weight_decay: float | None = None):
+              weight_decay: float | None = None, exclude_from_weight_decay: tuple[str, ...] = (),
+              ema_momentum: float | None = None):
     """A one-cycle-style schedule over the whole run: a linear warm-up, then a cosine to 0.
 
     The learning rate climbs from ``start_fraction * peak_lr`` to ``peak_lr`` over the first
@@ -32,7 +33,10 @@ def one_cycle(peak_lr: float, *, optimizer: str = "adam", warmup_fraction: float
     ``momentum`` and ``nesterov``) or ``"adamw"``. ``weight_decay`` is Keras's *decoupled* decay:
     each step multiplies the weights by ``1 - lr * weight_decay`` (for SGD with momentum 0.9 that
     is about 10x weaker than an L2 penalty of the same number, whose gradient passes through the
-    momentum).
+    momentum); ``exclude_from_weight_decay``: variable names it skips (BatchNorm's, biases).
+    ``ema_momentum``: keep an exponential moving average of the weights and put it in place of
+    the weights when ``fit`` ends (Keras's ``use_ema``; its BatchNorm statistics then need
+    recomputing, see :func:`replication.fast_recipe.recompute_batchnorm`).
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
@@ -45,12 +49,19 @@ def one_cycle(peak_lr: float, *, optimizer: str = "adam", warmup_fraction: float
         schedule = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=start_fraction * peak_lr, decay_steps=max(1, total - warmup),
             alpha=0.0, warmup_target=peak_lr, warmup_steps=warmup)
+        ema = ({"use_ema": True, "ema_momentum": ema_momentum, "ema_overwrite_frequency": None}
+               if ema_momentum is not None else {})
         if optimizer == "adam":
-            return keras.optimizers.Adam(learning_rate=schedule)
-        if optimizer == "sgd":
-            return keras.optimizers.SGD(schedule, momentum=momentum, nesterov=nesterov,
-                                        weight_decay=weight_decay)
-        return keras.optimizers.AdamW(schedule, weight_decay=weight_decay if weight_decay is not None else 0.004)
+            opt = keras.optimizers.Adam(learning_rate=schedule, **ema)
+        elif optimizer == "sgd":
+            opt = keras.optimizers.SGD(schedule, momentum=momentum, nesterov=nesterov,
+                                       weight_decay=weight_decay, **ema)
+        else:
+            opt = keras.optimizers.AdamW(schedule, **ema,
+                                         weight_decay=weight_decay if weight_decay is not None else 0.004)
+        if exclude_from_weight_decay:
+            opt.exclude_from_weight_decay(var_names=list(exclude_from_weight_decay))
+        return opt
 
     return make
 

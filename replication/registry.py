@@ -459,13 +459,14 @@ CLAIMS: dict[str, Claim] = {
             source=(
                 "Our test of the slide 'Results' ('About 90% accuracy'), notebook "
                 "CNN_with_Image_Augmentation.ipynb; the recipe follows fast CIFAR-10 training "
-                "practice (one-cycle SGD with Nesterov momentum, label smoothing, flip and "
-                "translate, flip test-time augmentation)"
+                "practice (one-cycle SGD with Nesterov momentum, L2 on the kernels, label "
+                "smoothing, flip and translate, weight averaging, test-time augmentation)"
             ),
             module="cifar10_fast",
             dataset="cifar10",
             metric="test_accuracy_tta",
-            metric_label="test accuracy with flip test-time augmentation, after the last (15th) epoch",
+            metric_label=("test accuracy with test-time augmentation (flips and 1-pixel shifts) of the "
+                          "averaged weights after the last (15th) epoch"),
             expected=0.90,
             criterion="at_least",
             tolerance=0.0,
@@ -483,13 +484,22 @@ CLAIMS: dict[str, Claim] = {
             figures=("cifar10_fast_curves",),
             deviations=(
                 "Not the lecture's recipe: SGD with Nesterov momentum 0.9, a linear warm-up over "
-                "20% of the steps to 0.1 and a cosine decay to 0 at the end of epoch 15, "
-                "weight decay 5e-4, label smoothing 0.1, horizontal flips and shifts of up to 4 "
-                "pixels (reflect fill) as layers inside the model, and the mean of the model's "
-                "outputs on each test image and its mirror image. The architecture and its "
-                "1,345,066 parameters are the lecture's.",
-                "Epochs and seconds to 90% are read from the per-epoch test curve, for reporting "
-                "only: the schedule always runs its 15 epochs. Seconds are training time only.",
+                "20% of the steps to 0.05 and a cosine decay to 0 at the end of epoch 15, an L2 "
+                "penalty of 1e-3 on the conv and dense kernels only (keras.regularizers.L2, a "
+                "gradient of 2e-3 w through the momentum; not on BatchNorm or biases), label "
+                "smoothing 0.1, horizontal flips and shifts of up to 4 pixels (reflect fill) as "
+                "layers inside the model, an exponential moving average of the weights (0.99 per "
+                "step) put in place at the end with BatchNorm statistics recomputed on 10,000 "
+                "training images, and the mean of the model's outputs over 6 views of each test "
+                "image (unshifted and shifted 1 pixel up-left and down-right, each mirrored). The "
+                "architecture and its 1,345,066 parameters are the lecture's.",
+                "The recipe was chosen on a 45,000 / 5,000 split of the training set only (12 "
+                "trials, 5 of them 15 epochs long, in bfloat16; benchmarks/CIFAR10_FAST_TUNING.md): "
+                "90.64% validation accuracy; the first recipe (decoupled weight decay 5e-4 on every "
+                "variable, about 10x weaker than the L2 penalty it was modelled on) underfitted.",
+                "Epochs and seconds to 90% are read from the per-epoch test curve (the raw weights "
+                "with flip test-time augmentation), for reporting only: the schedule always runs "
+                "its 15 epochs. Seconds are training time only.",
                 "The lecture's recipe runs beside it for the first seed only: 15 epochs in the "
                 "paper profile, 1 epoch in quick (seconds per epoch and the first epoch's "
                 "accuracy).",

@@ -83,6 +83,8 @@ def fit_seed(
     extra_callbacks=(),
     label_smoothing: float = 0.0,
     test_time_flip: bool = False,
+    tta: Callable | None = None,
+    finalize: Callable | None = None,
     on_reuse: Callable[[float], None] | None = None,
 ) -> dict:
     """Train one seed (or reuse its finished run) and return its record.
@@ -98,8 +100,12 @@ def fit_seed(
     augmentation (:func:`flip_tta_predict`): the record gains ``test_loss_tta`` and
     ``test_accuracy_tta``, the history ``test_loss_tta`` and ``test_accuracy_tta`` per epoch (its
     per-epoch ``test_loss`` is then plain cross-entropy, computed by :class:`epochs.TestCurve`),
-    and ``test_probs.npz`` a ``probs_tta`` array. ``on_reuse(seconds)`` is told the wall time of
-    a finished run that is handed back instead of trained again.
+    and ``test_probs.npz`` a ``probs_tta`` array. ``tta(model, x_test) -> probabilities``: the
+    test-time augmentation of the final scoring instead of the flip mean (the per-epoch curve
+    keeps the flip mean). ``finalize(model)``: called once training has ended, before anything
+    is scored or saved (e.g. BatchNorm statistics recomputed for averaged weights).
+    ``on_reuse(seconds)`` is told the wall time of a finished run that is handed back instead of
+    trained again.
     """
     import keras
 
@@ -142,6 +148,8 @@ def fit_seed(
         callbacks=callbacks,
         verbose=verbose,
     )
+    if finalize is not None:
+        finalize(model)
     record = {
         "seed": int(seed),
         "epochs": int(epochs),
@@ -157,7 +165,11 @@ def fit_seed(
         record["train_loss"], record["train_accuracy"] = float(train["loss"]), float(train["accuracy"])
     probs = None
     if test_time_flip:
-        probs, probs_tta = flip_tta_predict(model, x_test)
+        if tta is None:
+            probs, probs_tta = flip_tta_predict(model, x_test)
+        else:
+            probs = np.asarray(model.predict(x_test, batch_size=512, verbose=0), dtype="float32")
+            probs_tta = np.asarray(tta(model, x_test), dtype="float32")
         record["test_loss_tta"], record["test_accuracy_tta"] = loss_and_accuracy(probs_tta, dataset.test.y)
     if keep_predictions:
         if probs is None:

@@ -5,8 +5,11 @@ Not a lecture sentence but a test of its "About 90% accuracy" slide ("Results", 
 augmentation for 89.86% (its test curve first touched 90% at epoch 147). Here the same
 1,345,066-parameter model (:func:`replication.models.cifar10_vgg`) is trained with SGD and Nesterov
 momentum under a warm-up + cosine schedule that ends at 0 after the last epoch
-(:func:`replication.optimizers.one_cycle`), weight decay, label smoothing, flips and 4-pixel
-shifts, and flip test-time augmentation. The lecture's recipe runs beside it on the same data and
+(:func:`replication.optimizers.one_cycle`), an L2 penalty on its kernels, label smoothing, flips
+and 4-pixel shifts, an average of its weights (with BatchNorm statistics recomputed for it), and
+test-time augmentation over flips and 1-pixel shifts (:mod:`replication.fast_recipe`). The recipe
+was chosen on a 45,000 / 5,000 split of the training set, never on the test set
+(``benchmarks/tune_cifar10_fast.py``; every trial in ``benchmarks/cifar10_fast_tuning.json``). The lecture's recipe runs beside it on the same data and
 hardware (first seed only), for the epochs and the wall time each needs to reach 90%.
 Tested by: registry entry ``cifar10-fast`` (last-epoch test accuracy with flip TTA, mean over
 seeds). The per-epoch test curves only report when 90% was first reached; nothing stops on them.
@@ -26,13 +29,21 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 15  # the whole schedule: the learning rate reaches 0 at the end of the last epoch
     batch_size: int = 128  # as in the lecture, so an epoch is the same 391 steps
-    peak_learning_rate: float = 0.1  # SGD; reached after warmup_fraction of all steps
+    # The recipe, chosen on a 45,000 / 5,000 split of the training set only (issue #17; the log of
+    # every trial: benchmarks/cifar10_fast_tuning.json and CIFAR10_FAST_TUNING.md).
+    peak_learning_rate: float = 0.05  # SGD; reached after warmup_fraction of all steps
     warmup_fraction: float = 0.2  # linear warm-up from 0.1 x peak, then cosine to 0
     momentum: float = 0.9  # Nesterov
-    weight_decay: float = 5e-4  # per step: w -= lr * weight_decay * w
+    kernel_l2: float = 1e-3  # L2 penalty on conv/dense kernels only: gradient 2e-3 x w, through the momentum
+    weight_decay: float | None = None  # Keras's decoupled decay (w -= lr x wd x w); None: off
     label_smoothing: float = 0.1
     augmentation: str = "flip_translate"  # horizontal flip + up to 4-pixel shifts (reflect fill)
-    test_time_flip: bool = True  # score the mean of the model on the image and on its mirror
+    cutout: int = 0  # side of a Cutout square (training only); 0: none
+    ema_momentum: float | None = 0.99  # an average of the weights, used after training; None: off
+    bn_images: int = 10_000  # training images whose statistics BatchNorm gets for the EMA weights
+    test_time_flip: bool = True  # score the mean over the test image's views (below)
+    # Views of each test image, each also mirrored: unshifted and 1 pixel up-left and down-right.
+    tta_shifts: tuple[tuple[int, int], ...] = ((0, 0), (1, 1), (-1, -1))
     baseline_epochs: int = 15  # the lecture's recipe (cifar10-aug) on the same data; 0: skip it
     n_train: int | None = None  # None: all 50,000 training images
     n_test: int | None = None  # None: all 10,000 test images
@@ -40,10 +51,11 @@ class Config:
 
 PROFILES = {
     "paper": Config(),
-    # The full training set, ~270 s per epoch on 2 CPU cores + ~30 s for the per-epoch test curve
-    # (plain and flipped): 15 epochs are about 75 minutes, plus ~5 minutes for one epoch of the
-    # lecture's recipe (the seconds per epoch of the baseline, and its first-epoch accuracy).
-    "quick": Config(seeds=(0,), baseline_epochs=1),
+    # The paper recipe on the full training set, 3 seeds: ~45-65 s per epoch in float32 on a 2-core
+    # AVX-512 CPU (~250-300 s at 100 GFLOP/s), about half that in bfloat16; plus one epoch of the
+    # lecture's recipe (its seconds per epoch and first-epoch accuracy). Finished seeds are reused,
+    # so the runs may span sessions.
+    "quick": Config(baseline_epochs=1),
     "smoke": Config(seeds=(0,), epochs=1, baseline_epochs=1, n_train=512, n_test=256),
 }
 
@@ -61,7 +73,7 @@ def time_to_target(history: dict, target: float, key: str = "test_accuracy_tta")
 
 
 def run(config: Config, ctx) -> dict:
-    from .. import evaluation, models, optimizers, registry, training
+    from .. import evaluation, fast_recipe, models, optimizers, registry, training
     from ..data import Preprocess
 
     target = registry.get("cifar10-fast").expected  # 90%: the threshold lives in the registry
@@ -69,15 +81,34 @@ def run(config: Config, ctx) -> dict:
     preprocess = Preprocess.standardize_from(data.train)  # as in the lecture's notebook
 
     def build_fast():
-        return models.cifar10_vgg(data.image_shape, data.num_classes, augmentation=config.augmentation)
+        model = models.cifar10_vgg(data.image_shape, data.num_classes, augmentation=config.augmentation)
+        if config.kernel_l2:
+            fast_recipe.kernel_l2(model, config.kernel_l2)  # the lecture's layers, regularised
+        if config.cutout:
+            model = fast_recipe.insert_after_augmentation(model, fast_recipe.Cutout(config.cutout))
+        return model
 
     fast_optimizer = optimizers.one_cycle(
         config.peak_learning_rate, optimizer="sgd", warmup_fraction=config.warmup_fraction,
-        momentum=config.momentum, nesterov=True, weight_decay=config.weight_decay)
+        momentum=config.momentum, nesterov=True, weight_decay=config.weight_decay,
+        exclude_from_weight_decay=tuple(fast_recipe.decay_exclusions()) if config.weight_decay else (),
+        ema_momentum=config.ema_momentum)
+
+    def finalize(model):
+        # fit ends by putting the weights' average in place; its BatchNorm statistics are still the
+        # raw weights', so they are recomputed on a fixed sample of training images.
+        if config.ema_momentum is not None:
+            pick = np.sort(np.random.default_rng(2).permutation(len(data.train))[:config.bn_images])
+            fast_recipe.recompute_batchnorm(model, preprocess(data.train.x[pick]), batch_size=500)
+
+    def tta(model, x):
+        return fast_recipe.tta_predict(model, x, flips=True, shifts=config.tta_shifts)
+
     records = training.fit_seeds(
         ctx, build_fast, data, preprocess, seeds=config.seeds, epochs=config.epochs,
         batch_size=config.batch_size, optimizer=fast_optimizer, evaluate_train=True,
-        label_smoothing=config.label_smoothing, test_time_flip=config.test_time_flip)
+        label_smoothing=config.label_smoothing, test_time_flip=config.test_time_flip,
+        tta=tta, finalize=finalize)
     tta = "test_accuracy_tta" if config.test_time_flip else "test_accuracy"
 
     baseline = None
