@@ -129,6 +129,7 @@ def prepared_results(tmp_path_factory, fake_data_dir):
     return root
 
 
+@pytest.mark.slow  # 16 command-line subprocesses, each importing TensorFlow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input(case, tmp_path, fake_data_dir, prepared_results):
     results_dir = tmp_path / "results"

@@ -61,6 +61,7 @@ def test_time_to_accuracy_runs_both_recipes_in_the_precision_asked():
         assert (r["epochs_to_target"] is None) == (r["seconds_to_target"] is None)
 
 
+@pytest.mark.slow  # a whole (tiny) bench run
 def test_a_run_records_the_cpu_and_precision_and_scales_the_5_minute_target(tmp_path, monkeypatch):
     from replication import hardware, results
 
