@@ -80,7 +80,12 @@ def test_cells(claim: registry.Claim, result: dict | None) -> tuple[str, str, st
     """(reproduced mean ± std, n; the effect's one-sided p; the gates) for the README and report."""
     if result is None:
         return "—", "—", "—"
-    reproduced = format_summary(claim, result["summary"].get(claim.metric))
+    s = result["summary"].get(claim.metric)
+    reproduced = format_summary(claim, s)
+    if s and s.get("n") == 1 and (result.get("n") or 1) > 1:
+        # One statistic over seed means (a rank correlation over a sweep): n is the seeds behind it.
+        value = format_value(claim, s["mean"])
+        reproduced = f"{value} (over the means of n={result['n']} seeds per network)"
     detail = result.get("verdict_detail") or {}
     test = detail.get("test") or {}
     p = p_text(test.get("p_value")) if test.get("kind") == "effect" else "—"

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from . import claims, display, registry, results, verdicts
-from .display import format_summary, format_value
+from .display import format_value
 from .results import pick_profile
 
 DEFAULT_OUT = Path("report")
@@ -76,10 +76,7 @@ class Entry:
 
     @property
     def reproduced(self) -> str:
-        if self.result is None:
-            return "—"
-        summary = self.result.get("summary", {}).get(self.claim.metric)
-        return format_summary(self.claim, summary) if summary else "—"
+        return display.test_cells(self.claim, self.result)[0]
 
     @property
     def wall_time(self) -> str:
