@@ -261,12 +261,15 @@ def build(results_dir: str | os.PathLike, profile: str | None = None, *, draw_fi
     for e in entries:
         if e.result is None or not (prov := e.result.get("provenance")):
             continue
-        # The environment, not the run: a process's memory so far differs from run to run.
-        env = {k: v for k, v in prov.items() if k != "peak_rss_mib_process_so_far"}
+        # The environment, not the run: a process's memory so far and the 1-s matmul calibration
+        # are measurements of the run and differ from run to run on one machine.
+        env = {k: v for k, v in prov.items() if k not in RUN_MEASUREMENTS}
         if env not in environments:
             environments.append(env)
     return Report(results_dir, profile, tuple(entries), tuple(environments), display.now())
 
+
+RUN_MEASUREMENTS = ("peak_rss_mib_process_so_far", "calibration")
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "svhn": "SVHN"}
 
