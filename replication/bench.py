@@ -329,6 +329,9 @@ def _time_to_accuracy(claim: str, recipe: str, data, *, max_epochs: int, max_sec
             "peak_rss_mib": results.peak_rss_mib()}
 
 
+WARMUP_STEPS = 5  # untimed steps before the lecture recipe's timed ones (as StepConfig.warmup_steps)
+
+
 def lecture_epochs_to(target: float) -> int | None:
     """The first epoch at which the lecture's augmented CIFAR-10 notebook reached ``target`` test
     accuracy (147 for both its final 89.86% and 90%), read from its printed curve."""
@@ -339,33 +342,38 @@ def lecture_epochs_to(target: float) -> int | None:
     return int(hit["epoch"].iloc[0]) if len(hit) else None
 
 
-def cifar_lecture_epoch(data, max_steps: int | None = None) -> dict:
+def cifar_lecture_epoch(data, max_steps: int | None = None, precision: str = "float32") -> dict:
     """One epoch of the lecture's augmented CIFAR-10 recipe with the augmentation in the CPU input
-    pipeline; extrapolated to the epochs its notebook took to first reach the target."""
+    pipeline, in ``precision`` (that of the ``cifar10-fast`` run it is compared with: issue #17
+    compares wall seconds on one machine in one precision); extrapolated to the epochs its notebook
+    took to first reach the target."""
     import keras
     import tensorflow as tf
 
-    from . import models
+    from . import hardware, models
     from .data import Preprocess
 
-    keras.utils.set_random_seed(0)
-    model = models.cifar10_vgg()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
-    pre = Preprocess.standardize_from(data.train)
-    aug = models.cifar10_augmentation("lecture")
-    x, y = pre(data.train.x), np.eye(10, dtype="float32")[data.train.y]
-    ds = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(128)
-          .map(lambda a, b: (aug(a, training=True), b)).prefetch(2))
-    steps = math.ceil(len(x) / 128) if max_steps is None else max_steps
-    t0 = time.perf_counter()
-    model.fit(ds.take(steps), epochs=1, verbose=0)
-    seconds = (time.perf_counter() - t0) * math.ceil(len(x) / 128) / steps
+    with hardware.precision_policy(precision):
+        keras.utils.set_random_seed(0)
+        model = models.cifar10_vgg()
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
+                      metrics=["accuracy"])
+        pre = Preprocess.standardize_from(data.train)
+        aug = models.cifar10_augmentation("lecture")
+        x, y = pre(data.train.x), np.eye(10, dtype="float32")[data.train.y]
+        ds = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(128)
+              .map(lambda a, b: (aug(a, training=True), b)).prefetch(2))
+        steps = math.ceil(len(x) / 128) if max_steps is None else max_steps
+        model.fit(ds.take(WARMUP_STEPS), epochs=1, verbose=0)  # tracing and oneDNN's kernels, untimed
+        t0 = time.perf_counter()
+        model.fit(ds.take(steps), epochs=1, verbose=0)
+        seconds = (time.perf_counter() - t0) * math.ceil(len(x) / 128) / steps
+        dtype_policy = keras.config.dtype_policy().name
     epochs = lecture_epochs_to(TARGETS["cifar10"])
     return {"seconds_per_epoch": seconds, "steps_timed": steps, "target": TARGETS["cifar10"],
             "epochs_to_target_lecture_notebook": epochs,
             "extrapolated_seconds_to_target": epochs * seconds, "extrapolated": True,
-            "dtype_policy": keras.config.dtype_policy().name, "peak_rss_mib": results.peak_rss_mib()}
+            "precision": precision, "dtype_policy": dtype_policy, "peak_rss_mib": results.peak_rss_mib()}
 
 
 def time_to_accuracy_budget(matmul_gflops_float32: float, precision: str) -> dict:
@@ -449,16 +457,17 @@ def run(data_dir=None, out: Path = Path("benchmarks"), parts=("throughput", "mni
             save()
     if "cifar10" in parts:
         cifar = data_mod.load("cifar10", data_dir)
-        row = cifar_lecture_epoch(cifar, max_steps=60)
         fast = None
         for root in [p for p in (results_dir, results.REFERENCE_DIR) if p is not None]:
             saved = results.Store(root).load("quick", "cifar10", "cifar10-fast") if Path(root).exists() else None
             if saved is not None:
                 fast = fast_recipe_from_result(saved, str(root))
                 break
+        # The lecture's recipe in the precision of the run it is compared with (this bench's without one).
+        row = cifar_lecture_epoch(cifar, max_steps=60, precision=fast["precision"] if fast else precision)
         report["cifar10"] = {"lecture": row, "package_fast": fast}
-        log(f"[bench] cifar10 lecture recipe: {row['seconds_per_epoch']:.0f} s/epoch (extrapolated "
-            f"from {row['steps_timed']} steps)")
+        log(f"[bench] cifar10 lecture recipe ({row['precision']}): {row['seconds_per_epoch']:.0f} s/epoch "
+            f"(extrapolated from {row['steps_timed']} steps)")
         save()
     save()
     return report
@@ -470,6 +479,7 @@ def fast_recipe_from_result(saved: dict, source: str) -> dict:
     from .claims.cifar10_fast import time_to_target
 
     history = saved["measured"]["histories"][0]
+    headline = (saved.get("summary") or {}).get(saved.get("metric") or "test_accuracy_tta") or {}
     return {
         "from": source, "profile": saved["profile"], "commit": saved["provenance"]["git"]["commit"],
         "precision": saved.get("precision", "float32"),  # results before --precision were float32
@@ -477,6 +487,8 @@ def fast_recipe_from_result(saved: dict, source: str) -> dict:
         "seconds_run": float(np.sum(history["epoch_time_s"])),
         "seconds_per_epoch": float(np.median(history["epoch_time_s"])),
         "final_test_accuracy_tta": float(history["test_accuracy_tta"][-1]),
+        # The claim's headline: every seed's final model (EMA, BatchNorm recomputed, TTA).
+        "headline_mean": headline.get("mean"), "headline_n": headline.get("n"),
         "to_notebook_final": time_to_target(history, TARGETS["cifar10"], "test_accuracy_tta"),
         "to_90": time_to_target(history, 0.90, "test_accuracy_tta"),
     }
@@ -530,19 +542,35 @@ def target_rows(report: dict) -> list[tuple[str, str, str]]:
     c = report.get("cifar10") or {}
     fast = c.get("package_fast")
     if fast and c.get("lecture"):
-        hit = fast["to_notebook_final"]
+        hit, lec = fast["to_notebook_final"], c["lecture"]
+        target = "cifar10: (b) reaches 89.86% with at most 1/10 of (a)'s compute (epochs and seconds)"
         if hit["epoch"]:
-            ratio = c["lecture"]["extrapolated_seconds_to_target"] / hit["train_seconds"]
-            rows.append(("cifar10: (b) reaches 89.86% with at least 10x less compute than (a)",
-                         f"{ratio:.1f}x (a extrapolated)", "met" if ratio >= 10 else f"missed: {ratio:.1f}x"))
+            by_epochs = lec["epochs_to_target_lecture_notebook"] / hit["epoch"]
+            by_seconds = lec["extrapolated_seconds_to_target"] / hit["train_seconds"]
+            # Results from before the lecture epoch was timed in the fast run's precision say float32.
+            same = lec.get("precision", lec.get("dtype_policy")) == fast["precision"]
+            precisions = (f"both {fast['precision']}" if same else
+                          f"(a) {lec.get('precision', lec.get('dtype_policy'))}, (b) {fast['precision']}")
+            ok = by_epochs >= 10 and by_seconds >= 10 and same
+            rows.append((target, f"epochs {lec['epochs_to_target_lecture_notebook']} / {hit['epoch']} = "
+                                 f"{by_epochs:.1f}x; seconds {by_seconds:.1f}x (a extrapolated; {precisions})",
+                         "met" if ok else ("not comparable: precisions differ" if not same else
+                                           f"missed: {min(by_epochs, by_seconds):.1f}x")))
         else:
-            rows.append(("cifar10: (b) reaches 89.86% with at least 10x less compute than (a)",
-                         f"(b) did not reach it (best {hit['best']:.2%})", f"missed: {0.8986 - hit['best']:.2%} short"))
-        final = fast["final_test_accuracy_tta"]
-        ok = fast["to_90"]["epoch"] is not None and fast["to_90"]["epoch"] <= 15
-        rows.append(("cifar10: (b) >= 90% within 15 epochs",
-                     f"{final:.2%} after {fast['epochs_run']} epochs ({fast['profile']} profile)",
-                     "met" if ok else f"missed: {0.90 - max(final, hit['best']):.2%} short"))
+            rows.append((target, f"(b) did not reach it (best {hit['best']:.2%})",
+                         f"missed: {0.8986 - hit['best']:.2%} short"))
+        mean, n = fast.get("headline_mean"), fast.get("headline_n")
+        if mean is not None:
+            rows.append(("cifar10: (b) mean >= 90% within 15 epochs",
+                         f"{mean:.2%} after {fast['epochs_run']} epochs, mean of {n} seeds ({fast['profile']} "
+                         f"profile, {fast['precision']})",
+                         "met" if mean >= 0.90 and fast["epochs_run"] <= 15 else f"missed: {0.90 - mean:.2%} short"))
+        else:  # a result from before the headline was recorded here: its first seed's curve
+            final = fast["final_test_accuracy_tta"]
+            ok = fast["to_90"]["epoch"] is not None and fast["to_90"]["epoch"] <= 15
+            rows.append(("cifar10: (b) >= 90% within 15 epochs",
+                         f"{final:.2%} after {fast['epochs_run']} epochs ({fast['profile']} profile)",
+                         "met" if ok else f"missed: {0.90 - max(final, hit['best']):.2%} short"))
     return rows
 
 
@@ -606,7 +634,8 @@ def markdown(report: dict) -> str:
         fast = report["cifar10"]["package_fast"]
         lines += ["| CIFAR-10 | recipe | epochs | seconds | s/epoch | (a)/(b) |", "|---|---|---|---|---|---|",
                   f"| to {c['target']:.2%} | (a) the lecture's augmented recipe, CPU augmentation in the "
-                  f"input pipeline | {c['epochs_to_target_lecture_notebook']} (its notebook's curve) | "
+                  f"input pipeline, {c.get('precision', c.get('dtype_policy'))} | "
+                  f"{c['epochs_to_target_lecture_notebook']} (its notebook's curve) | "
                   f"{c['extrapolated_seconds_to_target']:.0f} (**extrapolated** from {c['steps_timed']} "
                   f"steps) | {c['seconds_per_epoch']:.0f} | |"]
         if fast:
@@ -616,11 +645,15 @@ def markdown(report: dict) -> str:
                        f"not reached in {fast['epochs_run']} (best {hit['best']:.2%}) | "
                        f"{fast['seconds_run']:.0f} for all {fast['epochs_run']}")
             lines.append(f"| to {TARGETS['cifar10']:.2%} | (b) `cifar10-fast`, {fast['profile']} run at "
-                         f"commit {fast['commit'][:8]}, seed {fast['seed']} | {reached} | "
+                         f"commit {fast['commit'][:8]}, seed {fast['seed']}, {fast['precision']} | {reached} | "
                          f"{fast['seconds_per_epoch']:.0f} | {_fmt(ratio, '.1f', 'x')} |")
             to90 = fast["to_90"]
             lines += ["", f"(b) reached 90%: {'epoch ' + str(to90['epoch']) if to90['epoch'] else 'no'} "
-                          f"(final {fast['final_test_accuracy_tta']:.2%} with flip TTA). "
+                          f"(its per-epoch curve, the raw weights with flip TTA, ended at "
+                          f"{fast['final_test_accuracy_tta']:.2%}; the claim scores the final model, EMA "
+                          f"weights with BatchNorm recomputed and 6-view TTA"
+                          + (f": {fast['headline_mean']:.2%}, mean of {fast['headline_n']} seeds). "
+                             if fast.get("headline_mean") is not None else "). ") +
                           "(a)'s epochs are where its notebook's test curve first reached the target "
                           "(its final 89.86% came after 200)."]
         else:

@@ -138,6 +138,29 @@ def test_cifar_part_reads_a_saved_fast_run_and_the_lecture_curve():
     assert "not reached in 3 (best 70.00%)" in md and "x |" not in md
 
 
+def test_the_cifar_compute_target_needs_one_precision_and_the_headline_is_the_seeds_mean():
+    history = {"epoch": [1, 2], "epoch_time_s": [100.0, 100.0], "test_accuracy_tta": [0.8990, 0.8995]}
+    saved = {"profile": "quick", "seeds": [0, 1, 2], "precision": "bfloat16", "metric": "test_accuracy_tta",
+             "provenance": {"git": {"commit": "0123456789ab"}}, "measured": {"histories": [history]},
+             "summary": {"test_accuracy_tta": {"mean": 0.9012, "n": 3}}}
+    fast = bench.fast_recipe_from_result(saved, "results")
+    lecture = {"seconds_per_epoch": 250.0, "steps_timed": 60, "target": 0.8986, "precision": "float32",
+               "epochs_to_target_lecture_notebook": 147, "extrapolated_seconds_to_target": 147 * 250.0}
+    compute = "cifar10: (b) reaches 89.86% with at most 1/10 of (a)'s compute (epochs and seconds)"
+    rows = {t: (m, v) for t, m, v in bench.target_rows({"cifar10": {"lecture": lecture, "package_fast": fast}})}
+    # 147 epochs / 1 and 36750 s / 100 s: far over 10x, but a float32 epoch against bfloat16 ones.
+    assert rows[compute][1] == "not comparable: precisions differ"
+    assert rows["cifar10: (b) mean >= 90% within 15 epochs"][1] == "met"  # 90.12%, though seed 0 ended at 89.95%
+    assert "mean of 3 seeds" in rows["cifar10: (b) mean >= 90% within 15 epochs"][0]
+    rows = {t: (m, v) for t, m, v in bench.target_rows(
+        {"cifar10": {"lecture": {**lecture, "precision": "bfloat16"}, "package_fast": fast}})}
+    assert rows[compute][1] == "met" and "147 / 1 = 147.0x" in rows[compute][0]
+    slow = {**lecture, "precision": "bfloat16", "epochs_to_target_lecture_notebook": 8,
+            "extrapolated_seconds_to_target": 8 * 250.0}
+    rows = {t: v for t, _, v in bench.target_rows({"cifar10": {"lecture": slow, "package_fast": fast}})}
+    assert rows[compute] == "missed: 8.0x"
+
+
 def test_a_part_measured_again_keeps_the_others_with_their_own_provenance(tmp_path):
     from replication import results
 
