@@ -63,6 +63,12 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return int(text)
+
+
 def _claim(text: str) -> str:
     if text not in registry.CLAIMS:
         raise argparse.ArgumentTypeError(
@@ -154,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                    help="precision of the MNIST time-to-accuracy runs, as for run (default: auto); the "
                         "step comparison measures float32 and, where the hardware has it, bfloat16")
+    p.add_argument("--full-epochs", action="store_true",
+                   help="time the package-vs-plain step comparison over whole epochs (469 / 391 steps) "
+                        "instead of 30-60 steps per CNN epoch: as a claim runs, about 3x longer")
+    p.add_argument("--step-repeats", type=_positive_int, default=5,
+                   help="paired epochs per model and precision in the step comparison (default: 5)")
     p = sub.add_parser("precision-check", help="compare a float32 and a bfloat16 run of the same claims "
                                                "against the registered margins (no training)")
     p.add_argument("float32_results", type=Path, metavar="FLOAT32_RESULTS")
@@ -284,8 +295,9 @@ def cmd_bench(args, log) -> int:
         from .data import resolve_data_dir
 
         resolve_data_dir(args.data_dir)
+    step_config = bench.StepConfig(full_epochs=args.full_epochs, repeats=args.step_repeats)
     bench.run(args.data_dir, args.out, parts, results_dir=args.results_dir or _results_dir(args),
-              max_minutes=args.max_minutes, precision=args.precision, log=log)
+              max_minutes=args.max_minutes, precision=args.precision, step_config=step_config, log=log)
     log(f"wrote {args.out / 'bench.json'} and {args.out / 'BENCH.md'}")
     return 0
 

@@ -52,6 +52,18 @@ def test_the_package_step_and_a_plain_fit_are_timed_in_the_precision_asked(preci
     assert row["package_over_plain"] > 0 and row["train_gflops_per_s"] > 0
 
 
+def test_full_epochs_time_whole_epochs_of_each_model_s_dataset(monkeypatch):
+    """--full-epochs: each model's timed epoch is its dataset's whole epoch, not the short one."""
+    import dataclasses
+
+    monkeypatch.setitem(bench.STEP_MODELS, "mnist-mlp",
+                        dataclasses.replace(bench.STEP_MODELS["mnist-mlp"], steps=2, full_epoch_steps=3))
+    cfg = dataclasses.replace(TINY, steps=None, full_epochs=True, repeats=1)
+    assert bench.package_vs_plain_step("mnist-mlp", "float32", cfg)["steps_per_epoch"] == 3
+    cfg = dataclasses.replace(cfg, full_epochs=False)
+    assert bench.package_vs_plain_step("mnist-mlp", "float32", cfg)["steps_per_epoch"] == 2
+
+
 def test_time_to_accuracy_runs_both_recipes_in_the_precision_asked():
     ds = data.synthetic("mnist", 256, 128)
     for recipe in ("lecture", "package"):
@@ -106,6 +118,7 @@ def test_compared_precisions_add_bfloat16_where_native_or_asked(monkeypatch):
     (["--parts", "gpu"], "--parts"),
     (["--max-minutes", "-1"], "--max-minutes"),
     (["--precision", "float16"], "--precision"),
+    (["--step-repeats", "0"], "--step-repeats"),
 ])
 def test_bench_refuses_bad_arguments(tmp_path, args, message):
     proc = run_cli("bench", "--out", tmp_path / "b", *args)
