@@ -41,11 +41,15 @@ def compare(float32_dir: Path, bfloat16_dir: Path, profile: str = "quick") -> li
                      "seconds_per_epoch": {p: (r["summary"].get("seconds_per_epoch") or {}).get("mean")
                                            for p, r in pair.items()},
                      "commits": {p: (r["provenance"]["git"].get("commit") or "?")[:8] for p, r in pair.items()},
+                     "wall_time_s": {p: None if r.get("wall_time_s") is None else
+                                     r["wall_time_s"] + float(r.get("reused_runs_wall_time_s") or 0.0)
+                                     for p, r in pair.items()},
                      "hardware": display.hardware_text(a["provenance"]["hardware"])})
     return rows
 
 
 def markdown(rows: list[dict]) -> str:
+    """The table, and where each pair of runs came from (commits, machine, wall time)."""
     lines = ["| claim | seeds | float32 | bfloat16 | difference | margin (registered) | result |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -56,6 +60,15 @@ def markdown(rows: list[dict]) -> str:
         lines.append(f"| `{r['claim']}` | {r['seeds']} | {display.format_summary(claim, r['float32'])} | "
                      f"{display.format_summary(claim, r['bfloat16'])} | {100 * r['delta']:+.2f} points | "
                      f"{100 * r['margin']:.1f} points | **{r['status']}** |")
+    compared = [r for r in rows if "delta" in r]
+    if compared:
+        lines += ["", "| claim | profile | commits (float32 / bfloat16) | machine | wall time, min "
+                      "(float32 / bfloat16) |", "|---|---|---|---|---|"]
+        for r in compared:
+            wall = r.get("wall_time_s") or {}
+            minutes = " / ".join("—" if wall.get(p) is None else f"{wall[p] / 60:.1f}" for p in ("float32", "bfloat16"))
+            lines.append(f"| `{r['claim']}` | {r['profile']} | {r['commits']['float32']} / {r['commits']['bfloat16']} | "
+                         f"{r['hardware']} | {minutes} |")
     return "\n".join(lines)
 
 

@@ -32,3 +32,12 @@ def test_agree_differ_missing_and_not_comparable(tmp_path):
     assert {r["claim"]: r for r in precision_check.compare(a, tmp_path / "none")}["mnist-cnn"]["status"] == "missing: bfloat16"
     with pytest.raises(ReplicationError, match="not bfloat16"):
         precision_check.compare(a, a)
+
+
+def test_the_table_says_where_each_pair_came_from(tmp_path):
+    a, b = tmp_path / "f32", tmp_path / "bf16"
+    _save(a, "mnist-cnn", "float32", [0.9940, 0.9945, 0.9942])
+    _save(b, "mnist-cnn", "bfloat16", [0.9938, 0.9944, 0.9940])
+    md = precision_check.markdown(precision_check.compare(a, b))
+    # Commits and machine of the pair; no wall time recorded in these results: a dash, not a number.
+    assert "| `mnist-cnn` | quick | abc / abc |" in md and "| — / — |" in md
