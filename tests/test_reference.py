@@ -57,3 +57,17 @@ def test_every_committed_result_records_its_precision_and_registry_entry():
             continue
         assert result.get("precision") in ("float32", "bfloat16"), path
         assert json.dumps(result["verdict_detail"]["test"])  # the statistic, n and p are stored
+
+
+@pytest.mark.parametrize("path, result", COMMITTED,
+                         ids=[str(p.relative_to(results.REFERENCE_DIR).parent) for p, _ in COMMITTED])
+def test_a_committed_result_was_made_by_today_s_config(path, result):
+    """The reference mixes commits (claims rerun when their design changed); what a rerun with
+    today's code would fingerprint is what each committed result recorded, so `all` would reuse
+    it, not retrain it. A config changed since shows here until the claim is rerun."""
+    from replication import runner
+
+    config = runner.make_config(result["claim"], result["profile"], result["dataset"], result.get("seeds"))
+    fp = runner.config_fingerprint(result["claim"], config, result.get("deterministic", False),
+                                   result.get("precision", "float32"))
+    assert fp == result["fingerprint"], f"{path}: made by another config than today's; rerun it"
