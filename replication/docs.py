@@ -95,8 +95,7 @@ def runtime_table(results_dir: Path | None = None) -> str:
                      f"{seconds / 60:.1f} min{note} | "
                      f"{'—' if scaled is None else f'{scaled / 60:.0f} min'} | {precision_text(r['provenance'])} | "
                      f"{hardware_text(r['provenance']['hardware'])} | {commit} |")
-    for key, (total, scaled, n_scaled) in totals.items():
-        profile, own = key
+    for (profile, own), (total, scaled, n_scaled) in totals.items():
         what = (f"**{', '.join(OWN_BUDGET)}** (its own budget)" if own
                 else "**all of the above**" + (f" but {', '.join(OWN_BUDGET)}" if (profile, True) in totals else ""))
         scaled_text = f"**{scaled / 60:.0f} min** ({n_scaled} claim{'s' if n_scaled != 1 else ''} calibrated)" if n_scaled else ""

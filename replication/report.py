@@ -220,6 +220,10 @@ def draw_figure(results_dir: Path, profile: str, dataset: str, name: str, log=pr
     return figure_path(results_dir, profile, dataset, name).exists()
 
 
+# Provenance keys that measure the run, not its environment (they differ from run to run on one machine).
+RUN_MEASUREMENTS = ("peak_rss_mib_process_so_far", "calibration")
+
+
 def build(results_dir: str | os.PathLike, profile: str | None = None, *, draw_figures: bool = True,
           log=print) -> Report:
     """The report for one profile: every registered claim, run or not.
@@ -268,8 +272,6 @@ def build(results_dir: str | os.PathLike, profile: str | None = None, *, draw_fi
             environments.append(env)
     return Report(results_dir, profile, tuple(entries), tuple(environments), display.now())
 
-
-RUN_MEASUREMENTS = ("peak_rss_mib_process_so_far", "calibration")
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "svhn": "SVHN"}
 
