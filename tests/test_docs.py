@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import re
+
+import pytest
+from conftest import REPO
+
 from replication import docs
 
 
@@ -46,3 +52,69 @@ def test_the_runtime_table_totals_a_claim_with_its_own_budget_apart():
     totals = [line for line in table.splitlines() if "**all of the above" in line or "its own budget" in line]
     assert len(totals) == 2, totals
     assert "but cifar10-fast" in totals[0] and "cifar10-fast" in totals[1]
+
+
+# Every `replication.x.y` and `replication/x/y.py` the README quotes, wherever it stands (prose,
+# backticks, code blocks); `python -m replication run` (a space, not a dot or slash) is a command.
+# Not preceded by a word character, dot, slash or dash: `github.com/o/replication/x` is no name.
+_README_NAME = re.compile(r"(?<![\w./-])replication[./][\w./<>*-]*")
+
+
+def readme_names(text: str) -> tuple[list[str], list[str]]:
+    """(dotted names, paths) quoted in ``text``; placeholders such as ``replication.claims.<module>``
+    and globs are left out: they name no one thing."""
+    dotted, paths = set(), set()
+    for match in _README_NAME.finditer(text):
+        name = match.group().rstrip(".")  # a sentence's full stop
+        if any(c in name for c in "<>*"):
+            continue
+        (paths if "/" in name else dotted).add(name)
+    return sorted(dotted), sorted(paths)
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``dotted`` is a module, or an attribute (however nested) of its longest module."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not f"{dotted}.".startswith(f"{exc.name}."):
+                raise  # the module exists but one of its own imports is missing: not a README typo
+            continue
+        for attr in parts[i:]:
+            if not hasattr(obj, attr):
+                return False
+            obj = getattr(obj, attr)
+        return True
+    return False
+
+
+def _in_checkout(path: str) -> bool:
+    """Whether a package path exists in the checkout, through pyproject.toml's package-dir (the
+    wheel's ``replication/figure_scripts/`` is the checkout's ``figures/``)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    package_dir = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"].get(
+        "package-dir", {})
+    parts = path.rstrip("/").split("/")
+    for i in range(len(parts), 0, -1):  # the longest mapped package wins, as in setuptools
+        folder = package_dir.get(".".join(parts[:i]))
+        if folder is not None:
+            return (REPO / folder).joinpath(*parts[i:]).exists()
+    return (REPO / path).exists()
+
+
+def test_readme_name_extraction():
+    text = ("Run `python -m replication run mnist-cnn` (see `replication.hardware.strategy`).\n"
+            "Each claim is `replication.claims.<module>`; the registry is replication/registry.py.\n"
+            "$REPLICATION_DATA_DIR, https://example.org/x/replication/y.py, `replication/figures/`")
+    assert readme_names(text) == (["replication.hardware.strategy"],
+                                  ["replication/figures/", "replication/registry.py"])
+
+
+def test_the_readme_names_only_modules_functions_and_files_that_exist():
+    dotted, paths = readme_names(docs.README.read_text())
+    assert dotted and paths  # the extraction found what the README is known to quote
+    missing = [name for name in dotted if not _resolves(name)]
+    missing += [path for path in paths if not _in_checkout(path)]
+    assert not missing, f"README.md names what does not exist: {missing}"
