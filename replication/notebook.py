@@ -79,7 +79,8 @@ OUTRO = """\
   `report/index.html`.
 - `python -m replication run <claim> --profile paper` re-runs one claim at the lecture's settings
   (a GPU helps); only `paper` results can say "not replicated", a smaller budget can only fall short.
-- Each claim's code is `replication/claims/<module>.py`; its figures are `figures/plot_<name>.py`."""
+- Each claim's code is `replication/claims/<module>.py`; its figures are
+  `figures/<module>/plot_<name>.py`; its tests are `tests/claims/test_<module>.py`."""
 
 
 def claim_text(number: int, claim: registry.Claim) -> str:

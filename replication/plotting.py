@@ -2,7 +2,8 @@
 the drawing conventions that recur (a curve per seed under their mean, a confusion matrix), and
 saving atomically.
 
-Figure scripts (``figures/plot_<name>.py``) read saved results only and never train. This module
+Figure scripts (``figures/<claim module>/plot_<name>.py``, in the folder of the first claim whose
+registry entry lists the figure: :func:`figure_script`) read saved results only and never train. This module
 imports no training code (only the registry, the result files and the errors), so a figure
 script starts without TensorFlow.
 """
@@ -133,6 +134,20 @@ def confusion(labels, predictions, n: int) -> np.ndarray:
     return m
 
 
+def figure_owner(name: str) -> str:
+    """The claim whose folder under ``figures/`` holds figure ``name``'s script: the first claim, in
+    registry order, whose entry lists it (a figure two claims show lives with the first)."""
+    for claim in registry.CLAIMS.values():
+        if name in claim.figures:
+            return claim.id
+    raise ReplicationError(f"figure {name!r}: no claim of the registry lists it")
+
+
+def figure_script(name: str) -> Path:
+    """``figures/<module of its claim>/plot_<name>.py`` (the shipped copy in an installed package)."""
+    return FIGURES_DIR / registry.get(figure_owner(name)).module / f"plot_{name}.py"
+
+
 def figure_names_for(claim_ids) -> list[str]:
     names = []
     for claim_id in claim_ids:
@@ -172,13 +187,14 @@ def regenerate_all(results_dir: Path, profile: str | None = None, log=print, out
 
 def run_figure_script(name: str, results_dir: Path, profile: str, dataset: str, log=print,
                       out: Path | None = None) -> bool:
-    """Run ``figures/plot_<name>.py`` in a fresh interpreter; False (and its output logged) if it failed.
+    """Run figure ``name``'s script (:func:`figure_script`) in a fresh interpreter; False (and its
+    output logged) if it failed.
 
     ``out``: the folder for the PNG (default: the script's, beside the results). The script imports
     this very package whether or not it is installed: the folder that holds this package (the
     checkout, or site-packages for an installed copy) goes first on its ``PYTHONPATH``.
     """
-    script = FIGURES_DIR / f"plot_{name}.py"
+    script = figure_script(name)
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)

@@ -78,7 +78,7 @@ class Claim:
     paper: str | None = None
     lecture_context: tuple[str, ...] = ()  # other numbers the lecture printed, for the report
     requires: tuple[str, ...] = ()  # claims whose trained models this one reuses
-    figures: tuple[str, ...] = ()  # figure scripts (figures/plot_<name>.py)
+    figures: tuple[str, ...] = ()  # figures/<module>/plot_<name>.py (plotting.figure_script)
     deviations: tuple[str, ...] = ()  # every way we differ from the lecture
     # The claim is about a model's shape, not what it learns: a passing check reads
     # "structure only", never "replicated" (verdicts.judge).

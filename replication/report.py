@@ -209,10 +209,11 @@ def _stale_or_missing(result_path: Path, png: Path) -> bool:
 
 
 def draw_figure(results_dir: Path, profile: str, dataset: str, name: str, log=print) -> bool:
-    """Run ``figures/plot_<name>.py`` on saved results (it never trains); False if it drew nothing."""
-    from .plotting import FIGURES_DIR, run_figure_script
+    """Run figure ``name``'s script (``figures/<claim module>/plot_<name>.py``) on saved results (it
+    never trains); False if it drew nothing."""
+    from .plotting import figure_script, run_figure_script
 
-    script = FIGURES_DIR / f"plot_{name}.py"
+    script = figure_script(name)
     if not script.exists():
         log(f"[figure {name}] no script {script}: not drawn")
         return False

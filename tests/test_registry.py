@@ -33,13 +33,13 @@ def test_every_claim_is_complete_and_importable_without_work():
 
 
 def test_requirements_and_figures_exist():
-    from replication.plotting import FIGURES_DIR
+    from replication.plotting import figure_script
 
     for claim in CLAIMS.values():
         for req in claim.requires:
             assert req in CLAIMS
         for name in claim.figures:
-            assert (FIGURES_DIR / f"plot_{name}.py").is_file(), name
+            assert figure_script(name).is_file(), name
 
 
 def test_unknown_claim():

@@ -119,7 +119,7 @@ def test_figure_scripts_import_this_checkout_from_any_directory(tmp_path, monkey
     scripts = tmp_path / "figures"
     scripts.mkdir()
     (scripts / "plot_probe.py").write_text("import replication\nprint('package at', replication.__file__)\n")
-    monkeypatch.setattr(plotting, "FIGURES_DIR", scripts)
+    monkeypatch.setattr(plotting, "figure_script", lambda name: scripts / f"plot_{name}.py")
     monkeypatch.chdir(tmp_path)
     logged = []
     assert plotting.run_figure_script("probe", tmp_path, "smoke", "mnist", log=logged.append)

@@ -1,9 +1,10 @@
-"""AlexNet "has 8 layers in total" (slide "Architecture of Alex Krizhevsky et al.").
+"""AlexNet's number of layers, as the slide "Architecture of Alex Krizhevsky et al." gives it.
 
 Builds AlexNet in Keras (:func:`replication.models.alexnet`), once as a single tower and once with
 the paper's two-GPU grouped convolutions, and counts its weight layers and parameters. Nothing is
 trained: ImageNet is out of reach here, so the verdict can only be "structure only".
-Tested by: registry entry ``alexnet`` (the number of weight layers, against the slide's 8).
+Tested by: registry entry ``alexnet`` (the number of weight layers, against the slide's count).
+Figures: none. Tests: ``tests/claims/test_alexnet.py``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Reads the ``depth-width`` sweep's table (never trains): per seed, the 11-layer n
 parameter band against the in-band shallow network (3 conv layers, wide convolutions or wide fully
 connected layers) with the best mean validation accuracy; the test set selects nothing.
 Tested by: registry entry ``deep-vs-wide`` (the per-seed margin, a one-sided paired t-test).
-Figure: ``figures/plot_params_accuracy.py`` (drawn from the depth-width result).
+Figures: ``figures/depth_width/plot_params_accuracy.py`` (drawn from the depth-width result).
+Tests: ``tests/claims/test_deep_vs_wide.py``.
 """
 
 from __future__ import annotations

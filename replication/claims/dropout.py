@@ -12,7 +12,8 @@ the gap between training accuracy (``evaluate`` on the training images, dropout 
 accuracy. Per seed k: without dropout minus with dropout.
 Tested by: registry entry ``dropout`` (the loss rise's difference, one-sided paired t-test over
 seeds; the gap's difference judged beside it).
-Figures: ``figures/plot_dropout_curves.py``.
+Figures: ``figures/dropout/plot_dropout_curves.py``.
+Tests: ``tests/claims/test_dropout.py``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ trained ``cifar10-aug`` model are measured and shown beside them, but do not ent
 Tested by: registry entry ``filters-layer1`` (Vargha-Delaney A of spectral concentration, trained vs
 control, per seed, with a one-sided Mann-Whitney test over the filters; the colour share judged
 beside it the same way).
-Figures: ``figures/plot_filters_layer1.py``, ``figures/plot_filter_structure.py``.
+Figures: ``figures/filters_layer1/plot_filters_layer1.py``,
+``figures/filters_layer1/plot_filter_structure.py``.
+Tests: ``tests/claims/test_filters_layer1.py``.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ Nothing is trained here: the models and test predictions of ``mnist-mlp`` and ``
 compared seed by seed (MLP seed k against CNN seed k) on the same test images: error counts, their
 ratio, McNemar's test on the paired predictions, and the parameters per layer.
 Tested by: registry entry ``mlp-vs-cnn`` (MLP errors / CNN errors per seed pair; one-sided t-test
-over the pairs that the mean ratio exceeds 2).
-Figures: ``figures/plot_model_diagrams.py``, ``figures/plot_confusion_matrices.py``,
-``figures/plot_params_per_layer.py``.
+over the pairs that the mean ratio exceeds the entry's threshold).
+Figures: ``figures/mlp_vs_cnn/plot_model_diagrams.py``, ``figures/mlp_vs_cnn/plot_confusion_matrices.py``,
+``figures/mlp_vs_cnn/plot_params_per_layer.py``.
+Tests: ``tests/claims/test_mlp_vs_cnn.py``.
 """
 
 from __future__ import annotations

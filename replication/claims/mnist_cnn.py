@@ -1,10 +1,11 @@
 """The CNN on MNIST (225,162 parameters) "gets much, much better results" than the MLP.
 
-Lecture: slide "CNN Example" (test loss 0.0160, test accuracy 0.9959) and notebook
-``mnist_cnn.ipynb`` (0.9938 and 0.9937 after 20 epochs in its two published copies; 99.6% after
-40 epochs in its header). Model: :func:`replication.models.mnist_cnn`.
+Lecture: slide "CNN Example" (its test loss and accuracy) and notebook ``mnist_cnn.ipynb`` (two
+published copies, 20 epochs; its header quotes a 40-epoch result); the numbers: registry entry
+``mnist-cnn``. Model: :func:`replication.models.mnist_cnn`.
 Tested by: registry entry ``mnist-cnn`` (last-epoch test accuracy, mean over seeds).
-Figures: ``figures/plot_mnist_cnn_curves.py``, ``figures/plot_prediction_grid.py``.
+Figures: ``figures/mnist_cnn/plot_mnist_cnn_curves.py``, ``figures/mnist_cnn/plot_prediction_grid.py``.
+Tests: ``tests/claims/test_mnist_cnn.py``.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ shown beside). Each classifies test digits shifted by -4 ... +4 pixels, horizont
 average over the 16 shifted copies, the subsampled CNN's accuracy falls below its unshifted
 accuracy than the max-pooled CNN's does.
 Tested by: registry entry ``pooling-translation`` (that difference per seed, a one-sided paired
-t-test over seeds, at least 1 point; every CNN at least 97% unshifted).
-Figures: ``figures/plot_shift_accuracy.py``.
+t-test over seeds, its minimum effect; a gate on every CNN's unshifted accuracy).
+Figures: ``figures/pooling_translation/plot_shift_accuracy.py``.
+Tests: ``tests/claims/test_pooling_translation.py``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ of those 9 images: edges fire on every class, a detector of a part of a horse fi
 since larger receptive fields alone can raise purity, trained is compared with untrained.
 Tested by: registry entry ``top-patches`` (the last conv layer's mean purity, trained minus
 untrained, per seed; a one-sided Mann-Whitney test over its filters in every seed).
-Figure: ``figures/plot_top_patches.py``.
+Figures: ``figures/top_patches/plot_top_patches.py``.
+Tests: ``tests/claims/test_top_patches.py``.
 """
 
 from __future__ import annotations
