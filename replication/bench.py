@@ -39,9 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import display, results
+from . import display, registry, results
 
-TARGETS = {"mnist-mlp": 0.9815, "mnist-cnn": 0.9937, "cifar10": 0.8986}  # the notebooks' finals
 STEP_RATIO_TARGET = 1.05  # the package's step over a plain fit's, at most
 MATMUL_FACTOR_TARGET = 2.0  # training GFLOP/s at most this many times below matmul's
 # "99.4% within 5 minutes on a 100 GFLOP/s machine": 300 s there, 300 x 100 / (this machine's rate) here.
@@ -303,7 +302,7 @@ def _time_to_accuracy(claim: str, recipe: str, data, *, max_epochs: int, max_sec
     from .data import Preprocess
     from .epochs import epoch_batches
 
-    target = TARGETS[claim]
+    target = registry.BENCH_TARGETS[claim]
     keras.utils.set_random_seed(0)
     model = models.mlp() if claim == "mnist-mlp" else models.mnist_cnn()
     onehot = np.eye(10, dtype="float32")
@@ -371,8 +370,8 @@ def cifar_lecture_epoch(data, max_steps: int | None = None, precision: str = "fl
         model.fit(ds.take(steps), epochs=1, verbose=0)
         seconds = (time.perf_counter() - t0) * math.ceil(len(x) / 128) / steps
         dtype_policy = keras.config.dtype_policy().name
-    epochs = lecture_epochs_to(TARGETS["cifar10"])
-    return {"seconds_per_epoch": seconds, "steps_timed": steps, "target": TARGETS["cifar10"],
+    epochs = lecture_epochs_to(registry.BENCH_TARGETS["cifar10"])
+    return {"seconds_per_epoch": seconds, "steps_timed": steps, "target": registry.BENCH_TARGETS["cifar10"],
             "epochs_to_target_lecture_notebook": epochs,
             "extrapolated_seconds_to_target": epochs * seconds, "extrapolated": True,
             "precision": precision, "dtype_policy": dtype_policy, "peak_rss_mib": results.peak_rss_mib()}
@@ -491,7 +490,7 @@ def fast_recipe_from_result(saved: dict, source: str) -> dict:
         "final_test_accuracy_tta": float(history["test_accuracy_tta"][-1]),
         # The claim's headline: every seed's final model (EMA, BatchNorm recomputed, TTA).
         "headline_mean": headline.get("mean"), "headline_n": headline.get("n"),
-        "to_notebook_final": time_to_target(history, TARGETS["cifar10"], "test_accuracy_tta"),
+        "to_notebook_final": time_to_target(history, registry.BENCH_TARGETS["cifar10"], "test_accuracy_tta"),
         "to_90": time_to_target(history, 0.90, "test_accuracy_tta"),
     }
 
@@ -545,7 +544,7 @@ def target_rows(report: dict) -> list[tuple[str, str, str]]:
     fast = c.get("package_fast")
     if fast and c.get("lecture"):
         hit, lec = fast["to_notebook_final"], c["lecture"]
-        goal = TARGETS["cifar10"]
+        goal = registry.BENCH_TARGETS["cifar10"]
         target = f"cifar10: (b) reaches {goal:.2%} with at most 1/10 of (a)'s compute (epochs and seconds)"
         if hit["epoch"]:
             by_epochs = lec["epochs_to_target_lecture_notebook"] / hit["epoch"]
@@ -647,7 +646,7 @@ def markdown(report: dict) -> str:
             reached = (f"{hit['epoch']} | {hit['train_seconds']:.0f}" if hit["epoch"] else
                        f"not reached in {fast['epochs_run']} (best {hit['best']:.2%}) | "
                        f"{fast['seconds_run']:.0f} for all {fast['epochs_run']}")
-            lines.append(f"| to {TARGETS['cifar10']:.2%} | (b) `cifar10-fast`, {fast['profile']} run at "
+            lines.append(f"| to {registry.BENCH_TARGETS['cifar10']:.2%} | (b) `cifar10-fast`, {fast['profile']} run at "
                          f"commit {fast['commit'][:8]}, seed {fast['seed']}, {fast['precision']} | {reached} | "
                          f"{fast['seconds_per_epoch']:.0f} | {_fmt(ratio, '.1f', 'x')} |")
             to90 = fast["to_90"]

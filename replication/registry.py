@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from .errors import ReplicationError
+
 # paper: the lecture's settings (>= 3 seeds); quick: a stated 2-core CPU budget; smoke: seconds.
 PROFILES = ("paper", "quick", "smoke")
 
@@ -802,9 +804,14 @@ LECTURE_CONFUSION_DIAGONALS: dict[str, tuple[int, ...]] = {
     "cifar10-aug": (926, 971, 886, 776, 883, 803, 956, 940, 908, 937),
 }
 
-def get(claim_id: str) -> Claim:
-    from .errors import ReplicationError
+# The test accuracy that the bench's time-to-accuracy runs aim at (replication/bench.py): each
+# notebook's own final test accuracy as printed (mnist_mlp after 10 epochs, mnist_cnn's
+# DeepLearning_2020 copy after 20, both in their claims' lecture_context above), and for CIFAR-10
+# the augmented notebook's 200-epoch result, the cifar10-aug entry's lecture value.
+BENCH_TARGETS = {"mnist-mlp": 0.9815, "mnist-cnn": 0.9937, "cifar10": CLAIMS["cifar10-aug"].expected}
 
+
+def get(claim_id: str) -> Claim:
     if claim_id not in CLAIMS:
         raise ReplicationError(f"unknown claim {claim_id!r}; known: {', '.join(CLAIMS)}")
     return CLAIMS[claim_id]

@@ -201,7 +201,8 @@ def _fmt(x) -> str:
 
 
 def criterion_text(claim) -> str:
-    """The pre-registered criterion in one line, e.g. ``mean >= 98.10% (98.40% - 0.30%), n >= 3``."""
+    """The pre-registered criterion in one line, e.g. ``mean >= <the lecture's value less its
+    tolerance> (<value> - <tolerance>), n >= 3`` for a level claim."""
     t = claim.test
     fmt = (lambda v: f"{100 * v:.2f}%") if claim.percent else (lambda v: f"{v:.4g}")
     if claim.structure_only:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from replication import bench, data, models
+from replication import bench, data, models, registry
 
 
 def test_forward_flops_count_every_multiply_add_of_conv_and_dense_layers():
@@ -129,7 +129,7 @@ def test_bench_refuses_bad_arguments(tmp_path, args, message):
 
 def test_cifar_part_reads_a_saved_fast_run_and_the_lecture_curve():
     # The notebook's test curve first reached its final 89.86% (and 90%) at epoch 147.
-    assert bench.lecture_epochs_to(bench.TARGETS["cifar10"]) == 147
+    assert bench.lecture_epochs_to(registry.BENCH_TARGETS["cifar10"]) == 147
     assert bench.lecture_epochs_to(0.99) is None
     history = {"epoch": [1, 2, 3], "epoch_time_s": [100.0, 90.0, 110.0],
                "test_accuracy_tta": [0.5, 0.8990, 0.905]}
@@ -196,7 +196,7 @@ def test_a_part_measured_again_keeps_the_others_with_their_own_provenance(tmp_pa
 
 def test_targets_say_met_or_by_how_much_they_were_missed():
     def tta(claim, recipe, seconds, accs):
-        return {"claim": claim, "recipe": recipe, "target": bench.TARGETS[claim], "seconds_to_target": seconds,
+        return {"claim": claim, "recipe": recipe, "target": registry.BENCH_TARGETS[claim], "seconds_to_target": seconds,
                 "seconds_run": seconds, "test_accuracy_per_epoch": accs, "precision": "float32"}
 
     def step(model, precision, package_ms, ratio, gflops, matmul):

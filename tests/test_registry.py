@@ -53,3 +53,17 @@ def test_summarize():
     s = verdicts.summarize([0.98, 0.99])
     assert s["n"] == 2 and abs(s["mean"] - 0.985) < 1e-12 and abs(s["std"] - 0.00707107) < 1e-6
     assert verdicts.summarize([0.5])["std"] == 0.0
+
+
+def test_the_bench_targets_are_the_notebooks_own_final_accuracies():
+    """The registry is the one home of lecture numbers: the bench reads its targets there, and they
+    are what the notebooks printed last (package data), not numbers of the bench's own."""
+    from replication import bench, lecture
+
+    assert not hasattr(bench, "TARGETS")
+    finals = {"mnist-mlp": lecture.curve("mnist_mlp", copy="DeepLearning_2020"),
+              "mnist-cnn": lecture.curve("mnist_cnn", copy="DeepLearning_2020"),
+              "cifar10": lecture.curve("CNN_with_Image_Augmentation", variant="augmented")}
+    for key, curve in finals.items():
+        assert registry.BENCH_TARGETS[key] == pytest.approx(float(curve["val_accuracy"].iloc[-1])), key
+    assert registry.BENCH_TARGETS["cifar10"] == registry.CLAIMS["cifar10-aug"].expected
