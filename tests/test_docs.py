@@ -61,8 +61,8 @@ _README_NAME = re.compile(r"(?<![\w./-])replication[./][\w./<>*-]*")
 
 
 def readme_names(text: str) -> tuple[list[str], list[str]]:
-    """(dotted names, paths) quoted in ``text``; placeholders such as ``replication.claims.<module>``
-    and globs are left out: they name no one thing."""
+    """(dotted names, paths) quoted in ``text``; placeholders such as
+    ``replication.claims.<module>`` and globs are left out: they name no one thing."""
     dotted, paths = set(), set()
     for match in _README_NAME.finditer(text):
         name = match.group().rstrip(".")  # a sentence's full stop
@@ -106,7 +106,7 @@ def _in_checkout(path: str) -> bool:
 
 def test_readme_name_extraction():
     text = ("Run `python -m replication run mnist-cnn` (see `replication.hardware.strategy`).\n"
-            "Each claim is `replication.claims.<module>`; the registry is replication/registry.py.\n"
+            "Each claim is `replication.claims.<module>`; the registry: replication/registry.py.\n"
             "$REPLICATION_DATA_DIR, https://example.org/x/replication/y.py, `replication/figures/`")
     assert readme_names(text) == (["replication.hardware.strategy"],
                                   ["replication/figures/", "replication/registry.py"])
