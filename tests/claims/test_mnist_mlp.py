@@ -1,4 +1,7 @@
-"""mnist-mlp: the model, a smoke run through the runner, and 2 epochs on real MNIST."""
+"""`mnist-mlp`: replication/claims/mnist_mlp.py, registry entry CLAIMS["mnist-mlp"].
+
+The model, a smoke run through the runner, and 2 epochs on real MNIST.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from _helpers import check_reports_every_judged_metric, smoke_run
 from conftest import real_data_dir
 
 from replication import data, models, results, runner
@@ -108,3 +112,8 @@ def test_precision_is_in_the_result_its_fingerprint_and_is_reset_after_the_claim
     assert hardware.resolve_precision("auto")[0] == ("bfloat16" if native else "float32")
     with pytest.raises(ValueError):
         hardware.resolve_precision("float16")
+
+
+@pytest.mark.slow  # a claim in smoke
+def test_smoke_run_reports_every_judged_metric(tmp_path):
+    check_reports_every_judged_metric(smoke_run(tmp_path, "mnist-mlp"))
