@@ -7,8 +7,8 @@ on 45,000 of the 50,000 training images and scores it on the other 5,000
 test split is never loaded into a trial, scored or looked at: the recipe is chosen on
 validation accuracy only, so that the claim's test accuracy stays an honest estimate.
 
-Each finished trial is appended (atomically) to ``benchmarks/cifar10_fast_tuning.json``: the
-recipe, seed, epochs, precision, validation accuracy of the raw weights and, with an
+Each finished trial is appended (atomically) to the ``trials`` of the log (``--out``, default
+``benchmarks/cifar10_fast_tuning.json``): the recipe, seed, epochs, precision, validation accuracy of the raw weights and, with an
 exponential moving average (EMA), of the averaged weights before and after their BatchNorm
 statistics are recomputed, each plain and under test-time-augmentation (TTA) variants, the final
 training accuracy, seconds, and a note on the machine. A trial already in the log (same name,
@@ -19,20 +19,30 @@ What was cut to keep it fast: screening runs a complete but short schedule (``--
 (``--stage full``). Batches come from the package's own pipeline
 (:func:`replication.epochs.epoch_batches` + :class:`~replication.epochs.EpochSeed`), as in the claim.
 
+``--smoke`` trains the chosen trial for 1 epoch on 300 training and 100 validation images into
+a new temporary log (or ``--out``), never the committed one, and writes its summary beside it.
+
     PYTHONPATH=. python benchmarks/tune_cifar10_fast.py --stage screen
-    PYTHONPATH=. python benchmarks/tune_cifar10_fast.py --summary   # the table in CIFAR10_FAST_TUNING.md
+    PYTHONPATH=. python benchmarks/tune_cifar10_fast.py --provenance  # the log's reproduced_by block
+    PYTHONPATH=. python benchmarks/tune_cifar10_fast.py --summary     # CIFAR10_FAST_TUNING.md's tables
+    PYTHONPATH=. python benchmarks/tune_cifar10_fast.py --smoke       # 1 small trial, to a temp file
+
+The data: ``--data-dir``, else ``$REPLICATION_DATA_DIR``, else TensorFlow Datasets.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import inspect
 import json
 import math
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,7 +52,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "benchmarks" / "cifar10_fast_tuning.json"
 SUMMARY = ROOT / "benchmarks" / "CIFAR10_FAST_TUNING.md"
-DATA_DIR = "/work/shared/datasets"
+DRIVER = "benchmarks/tune_cifar10_fast.py"  # as git names it
+SMOKE_TRAIN, SMOKE_VAL = 300, 100  # --smoke: images of the 45,000 / 5,000 split, first ones
+SMOKE_TRIAL = ("full", "lr0.05-l2x4")  # --smoke's default trial: the committed recipe's
 N_VAL = 5000  # images held out of the 50,000 training images, seed 0
 N_TRAIN_EVAL = 10_000  # fixed subset of the 45,000 on which the final training accuracy is scored
 N_BN_IMAGES = 10_000  # images whose training-mode passes recompute BatchNorm statistics after EMA
@@ -322,14 +334,25 @@ def commit() -> str:
         return "unknown"
 
 
+def load_log(path: Path = LOG) -> dict:
+    """The whole log: ``{"about", "reproduced_by", "trials": [record, ...]}`` (a bare list of
+    records, the log's first form, is read as its ``trials``)."""
+    if not path.exists():
+        return {"about": __doc__.split("\n\n")[0].replace("\n", " "), "trials": []}
+    data = json.loads(path.read_text())
+    return {"trials": data} if isinstance(data, list) else data
+
+
 def read_log(path: Path = LOG) -> list[dict]:
-    return json.loads(path.read_text()) if path.exists() else []
+    return load_log(path)["trials"]
 
 
 def append_log(record: dict, path: Path = LOG) -> None:
     from replication.results import atomic_write_json
 
-    atomic_write_json(path, read_log(path) + [record])
+    data = load_log(path)
+    data["trials"] = data["trials"] + [record]
+    atomic_write_json(path, data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,43 +384,329 @@ def summary_table(records: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def _replace_block(text: str, begin: str, end: str, body: str) -> str:
+    """``text`` with what lies between the markers replaced by ``body`` (markers appended if absent)."""
+    if begin not in text:
+        text = text.rstrip("\n") + f"\n\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    return head + f"{begin}\n{body}\n{end}" + rest.split(end, 1)[1]
+
+
 def write_summary(path: Path = SUMMARY, log: Path = LOG) -> None:
+    """Regenerate the three generated blocks of ``path`` from ``log``: the trials table, the
+    provenance table (from the log's ``reproduced_by``) and the chosen recipe (from the committed
+    claim config)."""
     from replication.results import atomic_write_text
 
-    table = f"{BEGIN}\n{summary_table(read_log(log))}\n{END}"
+    data = load_log(log)
     text = path.read_text() if path.exists() else f"# cifar10-fast: recipe screening\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    atomic_write_text(path, head + table + rest.split(END, 1)[1])
+    text = _replace_block(text, BEGIN, END, summary_table(data["trials"]))
+    if data.get("reproduced_by"):
+        text = _replace_block(text, PROV_BEGIN, PROV_END, provenance_markdown(data))
+    text = _replace_block(text, CHOSEN_BEGIN, CHOSEN_END, chosen_recipe_markdown(data["trials"]))
+    atomic_write_text(path, text)
+
+
+# --------------------------------------------------------------------------------------------
+# The chosen recipe: the committed claim config, set against the trial it came from
+
+CHOSEN_BEGIN, CHOSEN_END = "<!-- chosen:begin -->", "<!-- chosen:end -->"
+
+
+def committed_config():
+    """The recipe the ``cifar10-fast`` claim runs: its paper profile (quick differs only in
+    running 1 epoch of the lecture's recipe beside it, smoke in size)."""
+    from replication.claims import cifar10_fast
+
+    return cifar10_fast.PROFILES["paper"]
+
+
+def compare_to_config(config, recipe: Recipe) -> list[dict]:
+    """Field by field: the committed claim ``config`` against a trial's ``recipe`` (and the
+    driver's constants), one row per training or scoring setting. ``agree`` False marks a
+    difference."""
+    from replication import fast_recipe, optimizers
+
+    start = inspect.signature(optimizers.one_cycle).parameters["start_fraction"].default
+    l2 = recipe.weight_decay if recipe.decay == "l2_kernels" else 0.0
+    decoupled = recipe.weight_decay if recipe.decay.startswith("decoupled") else None
+    ema = config.ema_momentum is not None
+    claim_views = fast_recipe.tta_views(config.test_time_flip, config.tta_shifts)
+    variant = claim_variant(config)
+    rows = [
+        ("epochs", config.epochs, recipe.epochs),
+        ("batch_size", config.batch_size, recipe.batch_size),
+        ("peak_learning_rate", config.peak_learning_rate, recipe.peak_learning_rate),
+        ("warmup_fraction", config.warmup_fraction, recipe.warmup_fraction),
+        ("start_fraction (optimizers.one_cycle's default)", start, recipe.start_fraction),
+        ("momentum (Nesterov in both)", config.momentum, recipe.momentum),
+        ("kernel_l2", config.kernel_l2, l2),
+        ("weight_decay (Keras's decoupled decay)", config.weight_decay, decoupled),
+        ("label_smoothing", config.label_smoothing, recipe.label_smoothing),
+        ("augmentation", config.augmentation, recipe.augmentation),
+        ("cutout", config.cutout, recipe.cutout),
+        ("ema_momentum", config.ema_momentum, recipe.ema_momentum),
+        ("BatchNorm recomputed for the EMA weights, on images", config.bn_images if ema else 0,
+         N_BN_IMAGES if recipe.ema_momentum is not None and recipe.bn_recompute else 0),
+        ("test-time views (test_time_flip x tta_shifts)", f"{len(claim_views)} views",
+         f"{variant} ({len(TTA_VARIANTS[variant])} views, the same)" if variant else "no variant"),
+    ]
+    out = [{"field": f, "committed": c, "trial": t, "agree": c == t} for f, c, t in rows]
+    out[-1]["agree"] = variant is not None
+    out.append({"field": "training images", "committed": "all 50,000 (n_train=None)",
+                "trial": f"45,000 ({N_VAL:,} held out for validation)", "agree": False,
+                "note": "by design: the trials never saw the 5,000 validation images"})
+    out.append({"field": "precision", "committed": "not in Config: run --precision (auto: bfloat16 "
+                "where the CPU or GPU runs it natively)", "trial": recipe.precision, "agree": None,
+                "note": "the same on the AVX-512 BF16 machine of the trials and reference results"})
+    return out
+
+
+def claim_variant(config) -> str | None:
+    """The TTA variant of :data:`TTA_VARIANTS` whose views are the claim's, in the same order."""
+    from replication import fast_recipe
+
+    views = [tuple(v) for v in fast_recipe.tta_views(config.test_time_flip, config.tta_shifts)]
+    return next((k for k, v in TTA_VARIANTS.items() if list(v) == views), None)
+
+
+def chosen_trial(records: list[dict], config) -> tuple[int, dict] | None:
+    """(row number, record) of the 15-epoch trial whose recipe agrees with ``config`` on every
+    training and scoring setting, or None."""
+    for i, r in enumerate(records, 1):
+        rec = Recipe(**r["recipe"])
+        if r.get("stage", "").endswith("-smoke"):  # 1 epoch by construction
+            rec = dataclasses.replace(rec, epochs=config.epochs)
+        if all(row["agree"] is not False for row in compare_to_config(config, rec)
+               if row["field"] != "training images"):
+            return i, r
+    return None
+
+
+def chosen_recipe_markdown(records: list[dict]) -> str:
+    """The "chosen recipe" block, generated from the committed claim config."""
+    config = committed_config()
+    fields = "\n".join(f"{f.name} = {getattr(config, f.name)!r}" for f in dataclasses.fields(config))
+    lines = ["Generated by `tune_cifar10_fast.py --summary` from the committed claim config "
+             "(`replication/claims/cifar10_fast.py`, `Config()`, the paper profile; the quick "
+             "profile is the same recipe with 1 epoch of the lecture's recipe beside it):", "",
+             "```python", fields, "```", ""]
+    found = chosen_trial(records, config)
+    if found is None:
+        return "\n".join(lines + ["**No trial in the log matches this config.**"])
+    i, r = found
+    lines += [f"It is row {i}, `{r['name']}` (stage `{r['stage']}`), field by field:", "",
+              "| setting | committed config | trial | agree |", "|---|---|---|---|"]
+    for row in compare_to_config(config, Recipe(**r["recipe"])):
+        agree = {True: "yes", False: "no", None: "—"}[row["agree"]]
+        if row.get("note"):
+            agree += f" ({row['note']})"
+        lines.append(f"| {row['field']} | {row['committed']} | {row['trial']} | {agree} |")
+    v, final, views = r["val_accuracy"], r["final_weights"], claim_variant(config)
+    lines += ["", f"Its validation accuracy after {r['epochs']} epochs (seed {r['seed']}, "
+              f"{r['n_train']:,} training images, {r['precision']}), scored as the claim scores "
+              f"(EMA weights with BatchNorm recomputed, {len(TTA_VARIANTS[views])} views): "
+              f"**{pct(v[final][views])}%**. The same weights: {pct(v[final]['plain'])}% plain, "
+              f"{pct(v[final]['flip'])}% with flip only; the raw weights: "
+              f"{pct(v['raw']['plain'])}% plain, {pct(v['raw']['flip'])}% flip. Training accuracy "
+              f"{pct(r['train_accuracy'][final])}% (eval mode, {N_TRAIN_EVAL:,} training images)."]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Provenance: which committed code reruns each trial
+
+PROV_BEGIN, PROV_END = "<!-- provenance:begin -->", "<!-- provenance:end -->"
+# What a trial runs: these top-level definitions of this driver (the rest is the command line,
+# the log and the summary) and the package modules they call.
+TRIAL_CODE = ("N_VAL", "N_TRAIN_EVAL", "N_BN_IMAGES", "Recipe", "BASE", "TODAY", "_screen", "TRIALS",
+              "make_optimizer", "build_model", "SHIFT1", "SHIFT2", "TTA_VARIANTS", "score_views",
+              "KeepRawWeights", "run_trial")
+TRIAL_MODULES = ("replication/models.py", "replication/fast_recipe.py", "replication/epochs.py",
+                 "replication/data.py", "replication/training.py")
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True,
+                              timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _definitions(source: str) -> dict[str, str]:
+    """Top-level name -> ``ast.dump`` of its definition (docstrings and comments included only
+    as far as the AST holds them: a docstring counts, a comment does not)."""
+    out = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            out[node.name] = ast.dump(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    out[t.id] = ast.dump(node)
+    return out
+
+
+def trial_code_changes(commit_sha: str) -> dict:
+    """What of the trial code differs between ``commit_sha`` and this checkout: the driver's
+    :data:`TRIAL_CODE` definitions (compared as syntax trees) and :data:`TRIAL_MODULES`."""
+    then = _git("show", f"{commit_sha}:{DRIVER}")
+    now_defs = _definitions(Path(__file__).read_text())
+    then_defs = _definitions(then) if then else {}
+    changed = [n for n in TRIAL_CODE if then_defs.get(n) != now_defs.get(n)]
+    modules = _git("diff", "--name-only", commit_sha, "HEAD", "--", *TRIAL_MODULES)
+    return {"driver_definitions_changed": changed,
+            "package_modules_changed": (modules or "").split() if modules is not None else None}
+
+
+def provenance_record(records: list[dict], data_dir: str = "/work/shared/datasets") -> dict:
+    """The log's ``reproduced_by`` block: per trial, the commit it names and whether this
+    repository has it, the committed driver and trial definition that rerun it (the commit that
+    first committed this driver), a field-by-field comparison of the recorded recipe and TTA views
+    with that definition, and the command."""
+    first = (_git("log", "--diff-filter=A", "--format=%H", "--", DRIVER) or "").split()
+    origin = first[-1] if first else None
+    head = (_git("rev-parse", "HEAD") or "").strip() or None
+    trials = []
+    for i, r in enumerate(records, 1):
+        sha = r.get("commit", "").split("+")[0]
+        exists = bool(sha) and _git("cat-file", "-e", f"{sha}^{{commit}}") is not None
+        smoke = r.get("stage", "").endswith("-smoke")  # 1 epoch on a few hundred images
+        defined = TRIALS.get(r.get("stage", "").removesuffix("-smoke"), {}).get(r["name"])
+        diff = {}
+        if defined is None:
+            diff["trial"] = "not defined in the driver"
+        else:
+            for k in sorted(set(r["recipe"]) | {f.name for f in dataclasses.fields(Recipe)}):
+                if (k, smoke) != ("epochs", True) and r["recipe"].get(k) != getattr(defined, k, None):
+                    diff[k] = {"recorded": r["recipe"].get(k), "driver": getattr(defined, k, None)}
+        views = {k: [list(v) for v in vs] for k, vs in TTA_VARIANTS.items()}
+        if r.get("tta_views") != views:
+            diff["tta_views"] = {"recorded": r.get("tta_views"), "driver": views}
+        if not smoke:
+            for key, const in (("n_val", N_VAL), ("n_train", 50_000 - N_VAL)):
+                if r.get(key) != const:
+                    diff[key] = {"recorded": r.get(key), "driver": const}
+        trials.append({
+            "row": i, "name": r["name"], "stage": r.get("stage"), "epochs": r["epochs"],
+            "seed": r["seed"], "recorded_commit": r.get("commit"),
+            "recorded_commit_in_this_repository": exists,
+            "recorded_commit_label": ("in this repository" if exists else
+                                      "a branch commit not in this repository (squashed on merge)"),
+            "commit": origin, "matches_driver": not diff, "differences": diff,
+            "command": (f"REPLICATION_DATA_DIR={data_dir} PYTHONPATH=. python {DRIVER} --stage "
+                        f"{r.get('stage')} --only {r['name']} --seeds {r['seed']} "
+                        f"--log /tmp/cifar10_fast_rerun.json") if not smoke else
+                       (f"PYTHONPATH=. python {DRIVER} --smoke --stage "
+                        f"{r['stage'].removesuffix('-smoke')} --only {r['name']}"),
+        })
+    missing = sorted({t["recorded_commit"].split("+")[0] for t in trials
+                      if t["recorded_commit"] and not t["recorded_commit_in_this_repository"]})
+    return {
+        "about": ("Which committed code reruns each trial. Each trial names as its commit the HEAD "
+                  "of the checkout the driver ran in"
+                  + ("; those not in this repository are branch commits (squashed on merge)"
+                     if missing else "") + ". The driver was first committed in `commit`; each "
+                  "trial's definition there is compared field by field with what the trial "
+                  "recorded. No number in the trials was changed."),
+        "driver": DRIVER,
+        "commit": origin,
+        "branch_commits_not_in_this_repository": missing,
+        "trial_code_since_commit": {"as_of": head, **(trial_code_changes(origin) if origin else {})},
+        "trials": trials,
+    }
+
+
+def provenance_markdown(data: dict) -> str:
+    rep = data["reproduced_by"]
+    since = rep.get("trial_code_since_commit", {})
+    changed = since.get("driver_definitions_changed", []) + since.get("package_modules_changed", [])
+    lines = [rep["about"], "",
+             f"Trial code between {rep['commit'][:7]} and {(since.get('as_of') or '?')[:7]}: "
+             + ("unchanged (the driver's trial definitions, compared as syntax trees, and "
+                + ", ".join(f"`{m}`" for m in TRIAL_MODULES) + ")." if not changed
+                else "changed: " + ", ".join(changed) + "."),
+             "", "| # | trial | stage | epochs | seed | commit recorded | in this repository | "
+             "recipe and views vs the driver at " + rep["commit"][:7] + " | rerun with |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for t in rep["trials"]:
+        match = ("same, field by field" if t["matches_driver"] else
+                 "differs: " + "; ".join(f"{k}: {v}" for k, v in t["differences"].items()))
+        lines.append(f"| {t['row']} | {t['name']} | {t['stage']} | {t['epochs']} | {t['seed']} | "
+                     f"{(t['recorded_commit'] or '?')[:7]} | "
+                     f"{'yes' if t['recorded_commit_in_this_repository'] else 'no: ' + t['recorded_commit_label']} | "
+                     f"{match} | `{t['command']}` |")
+    return "\n".join(lines)
+
+
+def write_provenance(log: Path = LOG) -> None:
+    from replication.results import atomic_write_json
+
+    data = load_log(log)
+    rep = provenance_record(data["trials"])
+    # reproduced_by before the trials, so that it is read first; the trials untouched.
+    atomic_write_json(log, {**{k: v for k, v in data.items() if k != "trials"},
+                            "reproduced_by": rep, "trials": data["trials"]})
 
 
 # --------------------------------------------------------------------------------------------
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="The data: --data-dir, else $REPLICATION_DATA_DIR, else TensorFlow Datasets.")
     parser.add_argument("--stage", choices=sorted(TRIALS))
     parser.add_argument("--only", nargs="*", help="trial names of the stage, run in this order (default: all)")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0])
-    parser.add_argument("--log", type=Path, default=None, help=f"default: {LOG.relative_to(ROOT)}")
+    parser.add_argument("--log", "--out", dest="log", type=Path, default=None,
+                        help=f"the log (default: {LOG.relative_to(ROOT)}; with --smoke a new "
+                             "temporary file)")
+    parser.add_argument("--data-dir", default=None, help="the folder holding cifar10/")
     parser.add_argument("--smoke", action="store_true",
-                        help="2,000 training and 500 validation images, 1 epoch, to a temporary log")
-    parser.add_argument("--summary", action="store_true", help="rewrite the table in CIFAR10_FAST_TUNING.md")
+                        help=f"{SMOKE_TRAIN} training and {SMOKE_VAL} validation images, 1 epoch, "
+                             f"one trial (default: --stage {SMOKE_TRIAL[0]} --only {SMOKE_TRIAL[1]}), "
+                             "into --out or a temporary log, never the committed one; its summary "
+                             "is written beside it")
+    parser.add_argument("--summary", action="store_true",
+                        help=f"rewrite the generated blocks of {SUMMARY.name} from the log")
+    parser.add_argument("--provenance", action="store_true",
+                        help="write the log's reproduced_by block (the commits the trials name and "
+                             "the committed code that reruns each)")
     args = parser.parse_args(argv)
-    if args.log is None:
-        args.log = Path("/tmp/cifar10_fast_tuning_smoke.json") if args.smoke else LOG
-    if args.summary:
-        write_summary(log=args.log)
+    committed = args.log is None or args.log.resolve() == LOG.resolve()
+    if args.smoke:
+        if committed and args.log is not None:
+            parser.error(f"--smoke never writes {LOG.relative_to(ROOT)}; give another --out")
+        if args.log is None:
+            args.log = Path(tempfile.mkdtemp(prefix="cifar10_fast_tuning_smoke_")) / "smoke.json"
+        if args.log.exists():
+            parser.error(f"--smoke: {args.log} exists; give a new file")
+        if args.stage is None:
+            args.stage, args.only = SMOKE_TRIAL[0], args.only or [SMOKE_TRIAL[1]]
+        args.only = (args.only or list(TRIALS[args.stage]))[:1]
+        args.seeds = args.seeds[:1]
+    elif args.log is None:
+        args.log = LOG
+    summary_path = SUMMARY if args.log.resolve() == LOG.resolve() else args.log.with_suffix(".md")
+    if args.provenance or args.summary:
+        if args.provenance:
+            write_provenance(args.log)
+        if args.summary:
+            write_summary(summary_path, log=args.log)
         return 0
     if args.stage is None:
-        parser.error("--stage or --summary is required")
+        parser.error("--stage, --summary, --provenance or --smoke is required")
 
     from replication import data
 
-    ds = data.load("cifar10", DATA_DIR)
+    ds = data.load("cifar10", args.data_dir)
     train, val = ds.validation_split(N_VAL, seed=0)
     del ds  # the test split is not used anywhere below
     if args.smoke:
-        train, val = train.take(np.arange(2000)), val.take(np.arange(500))
+        train, val = train.take(np.arange(SMOKE_TRAIN)), val.take(np.arange(SMOKE_VAL))
     preprocess = data.Preprocess.standardize_from(train)
     code_commit = commit()
     done = {(r["name"], r["seed"], r["epochs"]) for r in read_log(args.log)}
@@ -419,6 +728,10 @@ def main(argv=None) -> int:
                   f"{f['flip_shift12']:.4f} all views; raw {record['val_accuracy']['raw']['plain']:.4f}; "
                   f"train {record['train_accuracy'][record['final_weights']]:.4f}; "
                   f"{record['seconds_per_epoch']:.0f} s/epoch", flush=True)
+    if args.smoke:
+        write_provenance(args.log)
+        write_summary(summary_path, log=args.log)
+        print(f"smoke: log {args.log}, summary {summary_path}", flush=True)
     return 0
 
 
