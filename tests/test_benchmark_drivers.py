@@ -1,0 +1,273 @@
+"""Every committed driver under ``benchmarks/`` runs against today's package (issue #20).
+
+For each driver: ``--help`` and its ``--smoke`` mode (a few hundred CIFAR-10 images, 1 epoch) in a
+subprocess, into ``tmp_path``, leaving the committed log and page byte for byte as they were. The
+smoke needs the real data (``$REPLICATION_DATA_DIR`` holding ``cifar10/``) and is skipped without
+it. Beside them: the logs name only commits this repository has or ones labelled as not in it, and
+the generated parts of the pages are what the drivers generate from the committed logs and config.
+
+A new ``benchmarks/*.py`` must be added to :data:`DRIVERS` (``test_every_driver_is_covered``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "benchmarks"
+
+
+@dataclasses.dataclass(frozen=True)
+class Driver:
+    log: str  # the committed JSON the driver appends to
+    page: str  # the committed page generated (in part) from it
+    smoke_s: int  # a generous limit for the smoke on 2 shared cores (it takes ~30 s)
+
+
+DRIVERS = {
+    "depth_diagnosis.py": Driver("depth_diagnosis.json", "DEPTH_DIAGNOSIS.md", 300),
+    "tune_cifar10_fast.py": Driver("cifar10_fast_tuning.json", "CIFAR10_FAST_TUNING.md", 300),
+}
+
+
+def test_every_driver_is_covered():
+    """Fast: a driver added under benchmarks/ without a --help and smoke test here fails."""
+    assert sorted(DRIVERS) == sorted(p.name for p in BENCH.glob("*.py"))
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+def _run(args, timeout: int) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, env=_env(), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _data_dir() -> Path:
+    raw = os.environ.get("REPLICATION_DATA_DIR")
+    if not raw:
+        pytest.skip("REPLICATION_DATA_DIR is not set: the smoke trains on real CIFAR-10 images")
+    if not (Path(raw) / "cifar10").is_dir():
+        pytest.skip(f"REPLICATION_DATA_DIR={raw} holds no cifar10/ folder")
+    return Path(raw)
+
+
+def _load(name: str):
+    """The driver as a module (registered in sys.modules first: its dataclasses look it up)."""
+    key = f"_benchmark_driver_{Path(name).stem}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, BENCH / name)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[key]
+            raise
+    return sys.modules[key]
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True,
+                              timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _commit_exists(sha: str) -> bool:
+    return _git("cat-file", "-e", f"{sha}^{{commit}}") is not None
+
+
+def _committed_bytes(driver: Driver) -> dict[str, bytes]:
+    return {n: (BENCH / n).read_bytes() for n in (driver.log, driver.page)}
+
+
+# --------------------------------------------------------------------------------------------
+# --help and the smoke, in a subprocess
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(DRIVERS))
+def test_help(name):
+    proc = _run([BENCH / name, "--help"], timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.startswith("usage:")
+    for option in ("--smoke", "--out", "--data-dir"):
+        assert option in proc.stdout, f"{name} --help does not mention {option}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(DRIVERS))
+def test_smoke_refuses_the_committed_log(name):
+    """--smoke never writes the committed log, even when asked to."""
+    driver = DRIVERS[name]
+    before = _committed_bytes(driver)
+    proc = _run([BENCH / name, "--smoke", "--out", BENCH / driver.log], timeout=120)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "never writes" in proc.stderr
+    assert _committed_bytes(driver) == before
+
+
+def _check_depth_smoke(out: Path) -> None:
+    data = json.loads(out.read_text())
+    assert {"runs", "probes", "sweep_overhead", "reproduced_by"} <= set(data)
+    runs = data["runs"]
+    assert [(r["design"], r["config"]) for r in runs] == [
+        ("smoke-today", "depth-d2-w56"), ("smoke-gap-bn09-flip", "gap-d2-w117")]
+    for r in runs:
+        assert (r["n_train"], r["n_val"], r["seed"]) == (300, 100, 0)
+        assert len(r["val_accuracy_per_epoch"]) == 1 == len(r["train_s_per_epoch"])
+        for key in ("val_accuracy_bn_inference", "val_accuracy_bn_reestimated",
+                    "train_accuracy_bn_inference", "train_accuracy_running_last_epoch"):
+            assert 0.0 <= r[key] <= 1.0
+        assert r["matmul_gflops_mean"] > 0 and r["fit_s"] > 0
+        assert r["environment"]["commit"] != "unknown"
+    assert [(p["design"], p["config"]) for p in data["probes"]] == [("smoke-today", "depth-d2-w56")]
+    assert data["probes"][0]["ms_per_step"] > 0
+    (over,) = data["sweep_overhead"]
+    assert (over["config"], over["design"], over["n_test"]) == ("depth-d2-w56", "smoke-today", 100)
+    assert 0.0 <= over["sweep_val_accuracy"] <= 1.0 and over["sweep_execution_s"] > 0
+    rep = data["reproduced_by"]
+    assert all(d["matches_driver"] for d in rep["runs"]), rep["runs"]
+    assert rep["branch_commits_not_in_this_repository"] == []
+    page = out.with_suffix(".md").read_text()
+    assert "### smoke-today" in page and "### smoke-gap-bn09-flip" in page
+    assert "### Provenance" in page
+
+
+def _check_tune_smoke(out: Path) -> None:
+    data = json.loads(out.read_text())
+    assert {"trials", "reproduced_by"} <= set(data)
+    (trial,) = data["trials"]
+    assert (trial["name"], trial["stage"], trial["epochs"]) == ("lr0.05-l2x4", "full-smoke", 1)
+    assert (trial["n_train"], trial["n_val"]) == (300, 100)
+    tune = _load("tune_cifar10_fast.py")
+    assert trial["recipe"] == dataclasses.asdict(
+        dataclasses.replace(tune.TRIALS["full"]["lr0.05-l2x4"], epochs=1))
+    for weights in trial["val_accuracy"].values():
+        assert all(0.0 <= v <= 1.0 for v in weights.values())
+    assert set(trial["val_accuracy_final"]) == set(tune.TTA_VARIANTS)
+    (rep,) = data["reproduced_by"]["trials"]
+    assert rep["matches_driver"] and rep["recorded_commit_in_this_repository"], rep
+    page = out.with_suffix(".md").read_text()
+    assert "| 1 | lr0.05-l2x4 | 1 | 0 |" in page
+    assert "It is row 1, `lr0.05-l2x4`" in page  # the chosen-recipe block found the trial
+
+
+SMOKE_CHECKS = {"depth_diagnosis.py": _check_depth_smoke, "tune_cifar10_fast.py": _check_tune_smoke}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(DRIVERS))
+def test_smoke(name, tmp_path):
+    data_dir = _data_dir()
+    driver = DRIVERS[name]
+    before = _committed_bytes(driver)
+    out = tmp_path / "smoke.json"
+    proc = _run([BENCH / name, "--smoke", "--out", out, "--data-dir", data_dir],
+                timeout=driver.smoke_s)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert out.exists() and out.with_suffix(".md").exists()
+    SMOKE_CHECKS[name](out)
+    assert _committed_bytes(driver) == before, "the smoke touched the committed log or page"
+
+
+def test_every_driver_has_a_smoke_check():
+    assert sorted(SMOKE_CHECKS) == sorted(DRIVERS)
+
+
+# --------------------------------------------------------------------------------------------
+# Provenance of the committed logs and pages
+
+HEX = re.compile(r"\b[0-9a-f]{7,40}\b")
+
+
+def _commit_like(text: str) -> set[str]:
+    """Words that look like abbreviated commit ids: 7-40 hex digits with a letter and a digit."""
+    return {w for w in HEX.findall(text) if re.search(r"[a-f]", w) and re.search(r"[0-9]", w)}
+
+
+def _labelled_missing(page: str) -> set[str]:
+    """Commit-like words on a table row, or in a paragraph, that says 'not in this repository'."""
+    out = set()
+    for para in re.split(r"\n\s*\n", page):
+        units = para.splitlines() if para.lstrip().startswith("|") else [para]
+        for unit in units:
+            if "not in this repository" in unit:
+                out |= _commit_like(unit)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(DRIVERS))
+def test_logs_and_pages_name_only_commits_here_or_labelled(name):
+    """Fast: every commit a log or page names exists here, or is labelled as a branch commit not
+    in this repository (in the log's reproduced_by, and on the page next to the id)."""
+    if _git("rev-parse", "--git-dir") is None:
+        pytest.skip("not a git checkout")
+    driver = DRIVERS[name]
+    data = json.loads((BENCH / driver.log).read_text())
+    rep = data["reproduced_by"]
+    assert _commit_exists(rep["commit"]), f"reproduced_by names {rep['commit']}, not in this repository"
+    labelled = set(rep["branch_commits_not_in_this_repository"])
+    records = data["trials"] if "trials" in data else data["runs"]
+    for r in records:
+        sha = (r.get("commit") or r.get("environment", {}).get("commit") or "").split("+")[0]
+        assert sha, r
+        assert _commit_exists(sha) or sha in labelled, f"{sha} neither exists nor is labelled"
+    for sha in labelled:
+        assert not _commit_exists(sha), f"{sha} is labelled missing but exists"
+    page = (BENCH / driver.page).read_text()
+    allowed = _labelled_missing(page)
+    unknown = sorted(w for w in _commit_like(page) if w not in allowed and not _commit_exists(w))
+    assert unknown == [], f"{driver.page} names commits that are not here and not labelled: {unknown}"
+
+
+@pytest.mark.slow
+def test_tuning_page_regenerates_from_its_log_and_the_committed_config(tmp_path):
+    """The trials table, the provenance table and the chosen-recipe block of CIFAR10_FAST_TUNING.md
+    are what --summary makes of the committed log and replication.claims.cifar10_fast.Config, and
+    every trial's recorded recipe and TTA views still match the driver's definition."""
+    tune = _load("tune_cifar10_fast.py")
+    page = tmp_path / "page.md"
+    shutil.copy(BENCH / "CIFAR10_FAST_TUNING.md", page)
+    tune.write_summary(page, log=BENCH / "cifar10_fast_tuning.json")
+    assert page.read_text() == (BENCH / "CIFAR10_FAST_TUNING.md").read_text()
+    records = tune.read_log(BENCH / "cifar10_fast_tuning.json")
+    rows = tune.provenance_record(records)["trials"]
+    assert [t["differences"] for t in rows] == [{}] * len(records)
+    found = tune.chosen_trial(records, tune.committed_config())
+    assert found is not None and found[1]["name"] == "lr0.05-l2x4"
+
+
+@pytest.mark.slow
+def test_depth_page_regenerates_from_its_log(tmp_path):
+    """DEPTH_DIAGNOSIS.md's tables and provenance are what 'table --write' makes of the committed
+    JSON, and every run's recorded design settings are the driver's."""
+    depth = _load("depth_diagnosis.py")
+    page = tmp_path / "page.md"
+    shutil.copy(BENCH / "DEPTH_DIAGNOSIS.md", page)
+    depth.print_tables(depth.load_results(BENCH / "depth_diagnosis.json"), write=True, markdown=page)
+    assert page.read_text() == (BENCH / "DEPTH_DIAGNOSIS.md").read_text()
+    for r in depth.load_results(BENCH / "depth_diagnosis.json")["runs"]:
+        assert depth._settings_diff(r["design_settings"], depth.DESIGNS[r["design"]]) == {}
+        assert tuple(r[k] for k in ("family", "depth", "width", "fc_width", "fc_layers")) == \
+            depth.DESIGNS[r["design"]].configs[r["config"]]
