@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -48,21 +49,64 @@ def _tracked_copy(dest: Path) -> Path:
 
 
 def _venv(root: Path) -> Path:
-    """A venv that sees this interpreter's packages (TensorFlow, matplotlib, setuptools, pip), so
-    that installing this package downloads nothing. Skips when venv or pip cannot work here."""
+    """A venv that sees this interpreter's packages (TensorFlow, matplotlib, pip), so that
+    installing this package downloads nothing but its build backend. Skips when venv or pip cannot
+    work here.
+
+    Not ``--system-site-packages``: run from a venv (CI's, tox's, a fresh clone's), that would show
+    the base interpreter's packages, not this venv's. A ``.pth`` file lists this interpreter's
+    site-packages instead, as plain paths (their own ``.pth`` files, such as an editable install's
+    finder for the checkout, are not run); the venv's own site-packages stays first."""
     try:
-        # --without-pip: no ensurepip needed; this interpreter's pip (a system site-package)
-        # installs into whichever environment runs it.
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(root)],
+        # --without-pip: no ensurepip needed; this interpreter's pip (on the listed paths) installs
+        # into whichever environment runs it.
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)],
                        capture_output=True, check=True, timeout=300)
     except (OSError, subprocess.SubprocessError) as exc:
         pytest.skip(f"cannot create a venv here: {exc}")
     python = root / "bin" / "python"
-    for probe in (["-m", "pip", "--version"], ["-c", "import setuptools, wheel"]):
-        proc = subprocess.run([str(python), *probe], capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0:
-            pytest.skip(f"`python {' '.join(probe)}` fails in the venv: {proc.stderr.strip()[-300:]}")
+    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    own = subprocess.run([str(python), "-c", purelib], capture_output=True, text=True, check=True,
+                         timeout=120).stdout.strip()
+    outer = site.getsitepackages() + ([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])
+    Path(own, "_outer_site_packages.pth").write_text("".join(f"{p}\n" for p in outer))
+    proc = subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True, text=True,
+                          timeout=120)
+    if proc.returncode != 0:
+        pytest.skip(f"pip does not run in the venv: {proc.stderr.strip()[-300:]}")
     return python
+
+
+def _build_requires() -> list[str]:
+    try:
+        import tomllib  # Python 3.11+
+    except ModuleNotFoundError:  # Python 3.10: pip's own TOML parser (pip is needed here anyway)
+        from pip._vendor import tomli as tomllib
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+
+
+def _pip_building(python: Path, args: list[str], scratch: Path) -> None:
+    """Runs ``pip <args>``, which builds this package as ``pip install .`` does: in an isolated
+    environment with the build backend (pyproject.toml's build-system) fetched from the package
+    index, so nothing depends on setuptools or wheel being installed here. Only when the index
+    cannot be reached does it fall back to a backend installed here, and it skips when there is
+    none; a build that fails for any other reason fails the test."""
+    pip = [str(python), "-m", "pip"]
+    proc = subprocess.run([*pip, *args], capture_output=True, text=True, timeout=600, cwd=scratch)
+    if proc.returncode == 0:
+        return
+    failure = proc.stdout[-3000:] + proc.stderr[-3000:]
+    requires = _build_requires()
+    probe = subprocess.run([*pip, "download", "-q", "--no-deps", "-d", str(scratch / "backend"),
+                            *requires], capture_output=True, text=True, timeout=600, cwd=scratch)
+    assert probe.returncode != 0, f"the backend ({requires}) can be fetched, yet:\n{failure}"
+    offline = probe.stderr.strip()[-300:]
+    local = subprocess.run([*pip, *args, "--no-build-isolation"], capture_output=True, text=True,
+                           timeout=600, cwd=scratch)
+    if local.returncode != 0:
+        pytest.skip(f"cannot build the wheel: the package index is unreachable (fetching the build "
+                    f"backend {requires} failed: {offline}) and no usable backend is installed "
+                    f"here ({local.stderr.strip()[-300:]})")
 
 
 @pytest.mark.slow
@@ -72,10 +116,15 @@ def _venv(root: Path) -> Path:
 def test_an_installed_package_draws_the_figures_and_the_report(tmp_path, editable):
     copy = _tracked_copy(tmp_path / "checkout")
     python = _venv(tmp_path / "venv")
-    install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-               *(["-e"] if editable else []), str(copy)]
-    proc = subprocess.run(install, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    if editable:
+        _pip_building(python, ["install", "-q", "--no-deps", "-e", str(copy)], tmp_path)
+    else:  # what `pip install .` does: build a wheel in isolation, then install it
+        wheels = tmp_path / "wheels"
+        _pip_building(python, ["wheel", "-q", "--no-deps", "-w", str(wheels), str(copy)], tmp_path)
+        (wheel,) = wheels.glob("replication-*.whl")
+        install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)]
+        proc = subprocess.run(install, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
 
     # The committed reference run, without its figures, so that every PNG below is drawn here.
     results = tmp_path / "results"
