@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from replication import registry, verdicts
+from replication import display, registry, verdicts
 from replication.registry import Claim, Gate, StatTest
 
 LEVEL = Claim(id="level", title="t", statement="s", source="src", module="m", dataset="mnist",
@@ -107,8 +107,36 @@ def test_the_entry_hash_changes_with_what_judges_not_with_figures():
         assert verdicts.entry_hash(dataclasses.replace(EFFECT, **change)) != h, change
 
 
-def test_every_registered_claim_has_a_decidable_test():
-    for claim in registry.CLAIMS.values():
-        assert verdicts.criterion_text(claim)
-        if claim.test.method == "given":
-            assert len(claim.p_metrics) == 2
+def _registered_summary(claim, sign: float) -> dict:
+    """Per-seed values (3 seeds) that pass every gate of ``claim`` and put each of its tests far
+    beyond its threshold in the claimed direction (``sign`` +1) or the reverse (-1)."""
+    summary = {g.metric: verdicts.summarize([g.at_least + 0.01] * 3) for g in claim.gates}
+    for test in (claim.test, *claim.also_judged):
+        step = max(test.min_effect, 0.01) * 2
+        summary[test.metric] = verdicts.summarize(
+            [test.threshold + sign * step * k for k in (1.0, 1.001, 1.002)])
+        if test.method == "given":
+            tiny, one = verdicts.summarize([1e-12] * 3), verdicts.summarize([1.0] * 3)
+            summary[test.p_metrics[0]], summary[test.p_metrics[1]] = (tiny, one) if sign > 0 else (one, tiny)
+    return summary
+
+
+@pytest.mark.parametrize("claim_id", [c.id for c in registry.CLAIMS.values() if not c.structure_only])
+def test_every_registered_test_could_have_failed(claim_id):
+    """Each registered claim's test decides both ways: numbers far in the claimed direction give
+    "replicated" (3 seeds, gates passed), the same numbers reversed do not, and its criterion text
+    states the threshold it is judged by."""
+    claim = registry.get(claim_id)
+
+    def verdicts_for(sign):
+        v = verdicts.judge(claim, _registered_summary(claim, sign), profile="quick",
+                           dataset=claim.dataset, synthetic=False, seeds=3)
+        return [v["verdict"], *(a["verdict"] for a in v["also"])]
+
+    assert set(verdicts_for(+1)) == {verdicts.REPLICATED}
+    reverse = {verdicts.NOT_REACHED} if claim.test.kind == "level" else {verdicts.CONTRADICTED_AT_BUDGET}
+    assert set(verdicts_for(-1)) == reverse
+    fmt = display.format_value
+    assert fmt(claim, claim.test.threshold) in verdicts.criterion_text(claim)
+    if claim.test.method == "given":
+        assert len(claim.p_metrics) == 2 and claim.p_metrics[0] != claim.p_metrics[1]
