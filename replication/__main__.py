@@ -234,7 +234,7 @@ def cmd_list(args, log) -> int:
 def cmd_run(args, log, claim_ids) -> int:
     from . import results
     from .display import print_table, summary_rows
-    from .runner import run_claims
+    from .runner import RunOptions, run_claims
 
     results_dir = results.ensure_writable_dir(_results_dir(args))
     store = results.Store(results_dir)
@@ -243,6 +243,7 @@ def cmd_run(args, log, claim_ids) -> int:
 
         resolve_data_dir(args.data_dir)  # a bad --data-dir fails before any training
     profile = _profile(args, log)
+    distributed = None
     role = getattr(args, "role", None)
     if role is not None:
         if claim_ids != ["depth-width"]:
@@ -252,18 +253,20 @@ def cmd_run(args, log, claim_ids) -> int:
             raise ReplicationError("--role needs --oracle HOST:PORT (where the chief serves the oracle)")
         if role == "worker" and not args.tuner_id:
             raise ReplicationError("--role worker needs --tuner-id NAME (unique per worker)")
+        from .tuning import Distributed
+
+        distributed = Distributed(role=role, oracle=args.oracle, tuner_id=args.tuner_id)
     from .hardware import resolve_precision
 
     precision, why = resolve_precision(args.precision)
     log(f"precision: {precision} ({why})")
+    options = RunOptions(profile=profile, store=store, dataset=args.dataset, seeds=args.seeds,
+                         data_dir=args.data_dir, force=args.force, verbose=_verbosity(args),
+                         deterministic=args.deterministic, wait=args.wait, precision=precision,
+                         log=log)
     done = {}
     try:
-        done = run_claims(
-            claim_ids, profile=profile, store=store, dataset=args.dataset, seeds=args.seeds,
-            data_dir=args.data_dir, force=args.force, verbose=_verbosity(args),
-            deterministic=args.deterministic, log=log, role=role,
-            oracle=getattr(args, "oracle", None), tuner_id=getattr(args, "tuner_id", None),
-            wait=args.wait, precision=precision, into=done)
+        done = run_claims(claim_ids, options, distributed=distributed, into=done)
     finally:
         shown = {k: v for k, v in done.items() if not v.get("worker_only")}
         if shown:

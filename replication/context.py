@@ -46,7 +46,8 @@ class Prerequisite:
 
 @dataclasses.dataclass
 class RunContext:
-    """One run of one claim: folders, data access, verbosity, prerequisites, distributed role."""
+    """One run of one claim: folders, data access, verbosity, prerequisites. (A distributed sweep's
+    role goes to the one claim that takes it, as ``run(config, ctx, distributed)``.)"""
 
     claim_dir: Path  # <results>/<profile>/<dataset>/<claim>
     fingerprint: str = "run"  # of the claim's config: its seed runs live in runs/<fingerprint>/
@@ -56,9 +57,6 @@ class RunContext:
     loader: Callable | None = None  # name -> Dataset; tests inject synthetic data here
     prerequisites: dict[str, Prerequisite] = dataclasses.field(default_factory=dict)
     force: bool = False  # --force: a claim may delete state of its own (the tuner's project)
-    role: str | None = None  # Keras Tuner's distributed mode: "chief", "worker" or None
-    oracle: str | None = None  # HOST:PORT of the chief's oracle
-    tuner_id: str | None = None  # a worker's name
     # Wall seconds of finished seed runs handed back instead of trained again (from an earlier,
     # interrupted invocation): the runner adds them to the claim's compute time.
     reused_seconds: float = 0.0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import registry, results, verdicts
 from .display import format_value, hardware_text, precision_text, test_cells, verdict_text
+from .errors import ResultError
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BENCH_MD = README.parent / "benchmarks" / "BENCH.md"  # written by `python -m replication bench`
@@ -143,8 +144,6 @@ def publish_reference(results_dir: Path, profile: str, dest: Path | None = None,
     src = Path(results_dir) / profile
     dest = Path(dest or results.REFERENCE_DIR) / profile
     if not src.is_dir():
-        from .errors import ResultError
-
         raise ResultError(f"{src}: no results for profile {profile}")
     staging = dest.with_name(f".{profile}.staging")
     shutil.rmtree(staging, ignore_errors=True)

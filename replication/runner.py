@@ -10,9 +10,10 @@ import contextlib
 import dataclasses
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from . import claims, display, hardware, interrupts, locks, registry, results, verdicts
+from . import claims, display, hardware, interrupts, locks, registry, results, tuning, verdicts
 from .context import Prerequisite, RunContext
 from .errors import ReplicationError, ResultError
 from .registry import PROFILES
@@ -50,75 +51,99 @@ def release_memory() -> None:
     gc.collect()
 
 
-def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str | None = None,
-              seeds=None, data_dir=None, force: bool = False, verbose: int = 1,
-              deterministic: bool = False, loader=None, log=print, role: str | None = None,
-              oracle: str | None = None, tuner_id: str | None = None, wait: bool = False,
-              precision: str = "float32") -> dict:
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How claims run (everything but which claim): what ``run``/``all`` read off the command line.
+
+    ``seeds``/``dataset``: override the profile's. ``wait``: when another run holds a claim's
+    folder, wait for it instead of stopping with :class:`errors.LockHeld`. ``precision``:
+    ``"float32"`` or ``"bfloat16"`` (Keras's ``mixed_bfloat16`` policy, set for one claim at a
+    time; see hardware.resolve_precision). ``loader``: name -> Dataset, for tests' synthetic data.
+    """
+
+    profile: str
+    store: results.Store
+    dataset: str | None = None
+    seeds: tuple[int, ...] | None = None
+    data_dir: Path | None = None
+    force: bool = False
+    verbose: int = 1  # Keras: 0 silent, 1 progress bars, 2 one line per epoch
+    deterministic: bool = False
+    loader: Callable | None = None
+    wait: bool = False
+    precision: str = "float32"
+    log: Callable = print
+
+
+def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distributed | None = None) -> dict:
     """Run one claim (and any missing prerequisite), save its result, return the result dict.
 
-    ``wait``: when another run holds the claim's folder, wait for it instead of stopping with
-    :class:`errors.LockHeld`. ``precision``: ``"float32"`` or ``"bfloat16"`` (Keras's
-    ``mixed_bfloat16`` policy, set for this claim only; see hardware.resolve_precision)."""
+    ``distributed``: this process's part in a Keras Tuner sweep, for a claim whose module sets
+    ``DISTRIBUTED`` (depth-width) only."""
     interrupts.check()
+    o, log = options, options.log
+    profile, store, ds_override = o.profile, o.store, o.dataset
     claim = registry.get(claim_id)
-    config = make_config(claim_id, profile, dataset, seeds)
+    module = claims.module(claim_id)
+    if distributed is not None and not getattr(module, "DISTRIBUTED", False):
+        raise ReplicationError(f"--role: {claim_id} does not run distributed (only depth-width does)")
+    worker = distributed is not None and distributed.worker
+    config = make_config(claim_id, profile, ds_override, o.seeds)
     config_dict = dataclasses.asdict(config)
-    fp = config_fingerprint(claim_id, config, deterministic, precision)
+    fp = config_fingerprint(claim_id, config, o.deterministic, o.precision)
     ds = config.dataset
 
     try:
         existing = store.load(profile, ds, claim_id)
     except ResultError:
-        if not force:
+        if not o.force:
             raise
         existing = None
-    if existing and existing.get("fingerprint") == fp and not force:
+    if existing and existing.get("fingerprint") == fp and not o.force:
         log(f"[{claim_id}] result exists for profile={profile} dataset={ds} (same config): skipped; "
             f"--force reruns it")
         return existing
 
     prerequisites = {}
     for req in claim.requires:
-        req_fp = config_fingerprint(req, make_config(req, profile, ds, seeds), deterministic, precision)
+        req_fp = config_fingerprint(req, make_config(req, profile, ds, o.seeds), o.deterministic,
+                                    o.precision)
         have = store.load(profile, ds, req)
         if have is None or have.get("fingerprint") != req_fp:
             log(f"[{claim_id}] needs the trained models of {req}: training prerequisite {req} first")
         prerequisites[req] = Prerequisite(
-            req, run_claim(req, profile=profile, store=store, dataset=ds, seeds=seeds,
-                           data_dir=data_dir, force=False, verbose=verbose,
-                           deterministic=deterministic, loader=loader, log=log, wait=wait,
-                           precision=precision),
+            req, run_claim(req, dataclasses.replace(o, dataset=ds, force=False)),
             store.claim_dir(profile, ds, req))
 
     claim_dir = store.claim_dir(profile, ds, claim_id)
     # One run per claim folder at a time (locks.claim_lock); a distributed sweep's workers write
     # only under their own folder, so they take none.
-    lock = (contextlib.nullcontext() if role == "worker"
-            else locks.claim_lock(claim_dir, wait=wait, log=log))
+    lock = (contextlib.nullcontext() if worker
+            else locks.claim_lock(claim_dir, wait=o.wait, log=log))
     with lock:
-        if not force and role != "worker":
+        if not o.force and not worker:
             # Another run may have finished this claim while this one waited for the lock.
             existing = store.load(profile, ds, claim_id)
             if existing and existing.get("fingerprint") == fp:
                 log(f"[{claim_id}] result written meanwhile by another run: skipped")
                 return existing
-        ctx = RunContext(claim_dir=claim_dir, fingerprint=fp, data_dir=data_dir, verbose=verbose,
-                         deterministic=deterministic, loader=loader, prerequisites=prerequisites,
-                         force=force, role=role, oracle=oracle, tuner_id=tuner_id)
+        ctx = RunContext(claim_dir=claim_dir, fingerprint=fp, data_dir=o.data_dir, verbose=o.verbose,
+                         deterministic=o.deterministic, loader=o.loader, prerequisites=prerequisites,
+                         force=o.force)
         runs = ctx.work_dir
         if claim.needs_data:
             ctx.dataset(ds)  # bad data fails here, before anything saved is touched
         log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
         started, t0 = display.now(), time.perf_counter()
         # --force trains afresh, but the old runs are only deleted once the new ones have finished.
-        old_runs = runs.with_name(f".{fp}.replaced") if force and runs.exists() else None
+        old_runs = runs.with_name(f".{fp}.replaced") if o.force and runs.exists() else None
         if old_runs is not None:
             shutil.rmtree(old_runs, ignore_errors=True)
             runs.rename(old_runs)
         try:
-            with hardware.precision_policy(precision):
-                out = claims.module(claim_id).run(config, ctx)
+            with hardware.precision_policy(o.precision):
+                out = (module.run(config, ctx) if distributed is None
+                       else module.run(config, ctx, distributed=distributed))
         except BaseException:
             if old_runs is not None and not runs.exists():
                 old_runs.rename(runs)
@@ -128,7 +153,7 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
         wall = time.perf_counter() - t0
         reused = ctx.reused_seconds
         if out.get("worker_only"):  # a distributed sweep's worker: the chief writes the result
-            log(f"[{claim_id}] worker {tuner_id}: no trials left ({wall:.0f} s)")
+            log(f"[{claim_id}] worker {distributed.tuner_id}: no trials left ({wall:.0f} s)")
             return out
 
         arrays = out.pop("arrays", {})
@@ -165,12 +190,12 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
             "seeds": list(config.seeds),
             "n": len(config.seeds),
             "config": config_dict,
-            "deterministic": deterministic,
-            "precision": precision,
+            "deterministic": o.deterministic,
+            "precision": o.precision,
             "measured": out,
             "deviations": list(claim.deviations),
             # A one-second matmul calibration (a tenth of one for smoke runs, which are tests).
-            "provenance": results.provenance(precision=precision,
+            "provenance": results.provenance(precision=o.precision,
                                              calibrate=0.1 if profile == "smoke" else 1.0),
             "runs_dir": f"runs/{fp}",
             "started": started,
@@ -188,15 +213,17 @@ def run_claim(claim_id: str, *, profile: str, store: results.Store, dataset: str
         return result
 
 
-def run_claims(claim_ids, *, log=print, into: dict | None = None, **kwargs) -> dict[str, dict]:
+def run_claims(claim_ids, options: RunOptions, *, distributed: tuning.Distributed | None = None,
+               into: dict | None = None) -> dict[str, dict]:
     """:func:`run_claim` for each id in turn, saying which of how many and the time so far.
     ``into``: the dict to fill (so a caller still has the finished ones after an interruption)."""
+    log = options.log
     done, t0 = (into if into is not None else {}), time.perf_counter()
     for i, claim_id in enumerate(claim_ids, 1):
         if len(claim_ids) > 1:
             log(f"== claim {i} of {len(claim_ids)}: {claim_id} "
                 f"(elapsed {display.duration(time.perf_counter() - t0)})")
-        done[claim_id] = run_claim(claim_id, log=log, **kwargs)
+        done[claim_id] = run_claim(claim_id, options, distributed)
     if len(claim_ids) > 1:
         log(f"== {len(claim_ids)} claims in {display.duration(time.perf_counter() - t0)}")
     return done
@@ -213,7 +240,8 @@ def ensure_results(results_dir, profile: str | None = None, *, data_dir=None, lo
     where = f"profile {profile}" if profile else "any profile"
     log(f"no results for {where} under {results_dir}: running every claim in smoke (seconds each)")
     store = results.Store(results.ensure_writable_dir(Path(results_dir)))
+    options = RunOptions(profile="smoke", store=store, data_dir=data_dir, verbose=0, log=log)
     for claim_id in registry.CLAIMS:
-        run_claim(claim_id, profile="smoke", store=store, data_dir=data_dir, verbose=0, log=log)
+        run_claim(claim_id, options)
     plotting.regenerate_all(Path(results_dir), profile="smoke", log=log)
     return "smoke"

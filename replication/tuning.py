@@ -8,6 +8,7 @@ work.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -22,14 +23,33 @@ from .errors import ReplicationError
 ROLES = ("chief", "worker")
 
 
-def set_roles(role: str | None, oracle: str | None, tuner_id: str | None) -> None:
+@dataclasses.dataclass(frozen=True)
+class Distributed:
+    """This process's part in a Keras Tuner distributed sweep (``run depth-width --role ...``).
+    Only a claim whose module sets ``DISTRIBUTED = True`` (depth-width) accepts one."""
+
+    role: str  # "chief" (serves the oracle, writes the result) or "worker" (trains trials)
+    oracle: str  # HOST:PORT where the chief serves the oracle
+    tuner_id: str | None = None  # a worker's unique name
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise ReplicationError(f"--role: {self.role!r} is not one of {', '.join(ROLES)}")
+
+    @property
+    def worker(self) -> bool:
+        return self.role == "worker"
+
+
+def set_roles(distributed: Distributed | None) -> None:
     """Keras Tuner's distributed mode reads these three variables (chief or worker)."""
-    if role is None:
+    if distributed is None:
         return
-    host, _, port = (oracle or "").rpartition(":")
+    host, _, port = distributed.oracle.rpartition(":")
     os.environ["KERASTUNER_ORACLE_IP"] = host
     os.environ["KERASTUNER_ORACLE_PORT"] = port
-    os.environ["KERASTUNER_TUNER_ID"] = "chief" if role == "chief" else (tuner_id or "worker")
+    os.environ["KERASTUNER_TUNER_ID"] = ("chief" if distributed.role == "chief"
+                                         else (distributed.tuner_id or "worker"))
 
 
 def oracle_class():

@@ -1,7 +1,7 @@
 """What the figure scripts share (``replication.plotting``) and the ``figures`` command's ``--out``.
 
-The figures themselves are drawn from real (smoke) results in test_report.py, test_filters.py and
-test_depth_width.py; here: the helpers on a few numbers, and where the command writes.
+The figures themselves are drawn from real (smoke) results in test_report.py and
+tests/claims/test_<module>.py (filters_layer1, top_patches, depth_width); here: the helpers on a few numbers, and where the command writes.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import REPO, run_cli
 
-from replication import notebook, registry, report, verdicts
+from replication import notebook, plotting, registry, report, verdicts
 from replication.errors import ReplicationError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -34,8 +34,9 @@ def smoke_results(tmp_path_factory, data_dir):
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        runner.run_claim("mnist-mlp", profile="smoke", store=results.Store(results_dir),
-                         data_dir=root, verbose=0, log=lambda *a: None)
+        runner.run_claim("mnist-mlp", runner.RunOptions(
+            profile="smoke", store=results.Store(results_dir), data_dir=root, verbose=0,
+            log=lambda *a: None))
     finally:
         for k, v in saved.items():
             if v is None:
@@ -43,7 +44,7 @@ def smoke_results(tmp_path_factory, data_dir):
             else:
                 os.environ[k] = v
     for name in registry.get("mnist-mlp").figures:
-        spec = importlib.util.spec_from_file_location(f"plot_{name}", REPO / "figures" / f"plot_{name}.py")
+        spec = importlib.util.spec_from_file_location(f"plot_{name}", plotting.figure_script(name))
         script = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(script)
         script.main(["--results-dir", str(results_dir), "--profile", "smoke"])
@@ -114,7 +115,6 @@ def test_only_missing_or_outdated_figures_are_drawn(smoke_results, tmp_path, mon
 def test_figure_scripts_import_this_checkout_from_any_directory(tmp_path, monkeypatch):
     """A figure script runs in a fresh interpreter; it must get this checkout's package, even where
     another copy is installed (an editable install of a different checkout) or none is."""
-    from replication import plotting
 
     scripts = tmp_path / "figures"
     scripts.mkdir()
@@ -168,10 +168,10 @@ def test_default_profile_is_the_most_faithful_with_results(tmp_path):
 
 
 def test_ensure_results_runs_every_claim_in_smoke_only_when_none_exist(tmp_path, monkeypatch):
-    from replication import plotting, runner
+    from replication import runner
 
     calls = []
-    monkeypatch.setattr(runner, "run_claim", lambda claim_id, **kw: calls.append((claim_id, kw["profile"])))
+    monkeypatch.setattr(runner, "run_claim", lambda claim_id, options: calls.append((claim_id, options.profile)))
     monkeypatch.setattr(plotting, "regenerate_all", lambda *a, **kw: 0)
     assert runner.ensure_results(tmp_path, None, log=lambda *a: None) == "smoke"
     assert calls == [(c, "smoke") for c in registry.CLAIMS]

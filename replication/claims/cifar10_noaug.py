@@ -21,6 +21,8 @@ import dataclasses
 
 import numpy as np
 
+from ..errors import ReplicationError
+
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
@@ -113,8 +115,6 @@ def train_and_measure(config: Config, ctx) -> tuple[dict, list]:
 
 
 def run(config: Config, ctx) -> dict:
-    from ..errors import ReplicationError
-
     out, records = train_and_measure(config, ctx)
     aug = ctx.prerequisite("cifar10-aug")
     with_aug = aug.runs_by_seed()

@@ -31,6 +31,11 @@ import time
 
 import numpy as np
 
+from ..errors import ReplicationError
+
+# run() takes a tuning.Distributed (--role chief/worker): the runner passes it to this claim only.
+DISTRIBUTED = True
+
 # name: (family, depth, width, fc_width, fc_layers). Families as in Fig. 6.7; "depth" configs only
 # fill in the depth series (Fig. 6.6), whose members all have about 145k parameters (the band).
 CONFIGS = {
@@ -148,7 +153,7 @@ def sweep_fingerprint(config: Config, data_provenance: dict) -> str:
                                 "data": data_provenance})
 
 
-def make_tuner(config: Config, ctx, data, *, overwrite: bool):
+def make_tuner(config: Config, ctx, data, *, overwrite: bool, distributed=None):
     import keras_tuner
 
     from .. import hardware, optimizers, tuning
@@ -164,8 +169,9 @@ def make_tuner(config: Config, ctx, data, *, overwrite: bool):
                                      config.epochs, design={"bn_momentum": config.bn_momentum,
                                                             "flip": config.flip, "head": config.head})
     s = hardware.strategy()  # TensorFlow: a tf.distribute strategy; JAX: set globally, None here
-    directory = (ctx.tuner_dir if ctx.role != "worker"
-                 else ctx.tuner_dir / "workers" / (ctx.tuner_id or "worker"))
+    worker = distributed is not None and distributed.worker
+    directory = (ctx.tuner_dir / "workers" / (distributed.tuner_id or "worker") if worker
+                 else ctx.tuner_dir)
     tuner = tuning.tuner_class()(
         hypermodel,
         objective=keras_tuner.Objective("val_accuracy", direction="max"),
@@ -195,8 +201,6 @@ def table_from_oracle(oracle, config: Config) -> list[dict]:
     """One row per trial, from the oracle's trial records (on the chief: every worker's trials):
     parameters, depth, width, family, and training / validation / test accuracy per seed with
     their mean and std, and wall time."""
-    from ..errors import ReplicationError
-
     rows, failed = [], []
     for trial in oracle.trials.values():
         name = trial.hyperparameters.values.get("config")
@@ -285,26 +289,27 @@ def analyse(rows: list[dict], band: tuple[int, int], seeds) -> dict:
     }
 
 
-def run(config: Config, ctx) -> dict:
+def run(config: Config, ctx, distributed=None) -> dict:
+    """The sweep; ``distributed`` (a :class:`replication.tuning.Distributed`, from ``--role``) makes
+    this process Keras Tuner's chief or one of its workers."""
     from .. import hardware, tuning
 
-    tuning.set_roles(ctx.role, ctx.oracle, ctx.tuner_id)
+    tuning.set_roles(distributed)
+    worker = distributed is not None and distributed.worker
     data = ctx.dataset(config.dataset).subset(config.n_train, config.n_test)
     fp = sweep_fingerprint(config, data.provenance())
     overwrite = False
-    if ctx.role != "worker":
+    if not worker:
         overwrite = tuning.prepare_project(ctx.tuner_dir, fp, force=ctx.force, name="depth-width")
-    tuner, sizes = make_tuner(config, ctx, data, overwrite=overwrite)
+    tuner, sizes = make_tuner(config, ctx, data, overwrite=overwrite, distributed=distributed)
     t0 = time.perf_counter()
     tuner.search(verbose=0)
     wall = time.perf_counter() - t0
-    if ctx.role == "worker":
+    if worker:
         return {"worker_only": True, "wall_time_s": wall}
     rows = table_from_oracle(tuner.oracle, config)
     missing = sorted(set(config.grid) - {r["config"] for r in rows})
     if missing:
-        from ..errors import ReplicationError
-
         raise ReplicationError(f"depth-width: the sweep ended without trials for {missing}")
     a = analyse(rows, config.band, config.seeds)
     return {
@@ -323,7 +328,7 @@ def run(config: Config, ctx) -> dict:
         "sizes": sizes,
         "search_wall_time_s": wall,
         "strategy": hardware.strategy_name(),
-        "distributed": ctx.role == "chief",
+        "distributed": distributed is not None and distributed.role == "chief",
         "tuner_fingerprint": fp,
         "lecture_dataset_note": (
             "The lecture's Figures 6.6 and 6.7 are on SVHN (Goodfellow et al. 2014); this sweep runs "

@@ -18,6 +18,8 @@ import dataclasses
 
 import numpy as np
 
+from ..errors import ReplicationError
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -61,7 +63,6 @@ def layer_table(model) -> list:
 
 def run(config: Config, ctx) -> dict:
     from .. import training
-    from ..errors import ReplicationError
 
     data = ctx.dataset(config.dataset).subset(config.n_train, config.n_test)
     labels = data.test.y

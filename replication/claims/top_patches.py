@@ -23,6 +23,8 @@ import dataclasses
 
 import numpy as np
 
+from ..errors import ReplicationError
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -54,7 +56,6 @@ def probed_layers(model) -> list[str]:
 def run(config: Config, ctx) -> dict:
     from .. import hardware, models, training
     from ..data import Preprocess
-    from ..errors import ReplicationError
     from ..filters import conv_layers, label_purity, mann_whitney_greater, top_patches
 
     source = ctx.prerequisite(MODEL_FROM)

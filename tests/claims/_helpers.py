@@ -15,9 +15,9 @@ from replication import data, registry, results, runner, verdicts
 def smoke_run(tmp_path, claim_id, **kw):
     """One claim through the runner in smoke, on 256 training and 128 test synthetic images;
     its prerequisites, where missing from the store at tmp_path, are trained first the same way."""
-    return runner.run_claim(claim_id, profile="smoke", store=results.Store(tmp_path), verbose=0,
-                            loader=lambda name: data.synthetic(name, 256, 128), log=lambda *a: None,
-                            **kw)
+    return runner.run_claim(claim_id, runner.RunOptions(
+        profile="smoke", store=results.Store(tmp_path), verbose=0,
+        loader=lambda name: data.synthetic(name, 256, 128), log=lambda *a: None, **kw))
 
 
 def mnist_done_files(tmp_path) -> dict:

@@ -29,9 +29,9 @@ def test_structure_only_verdicts():
 
 
 def test_alexnet_claim_runs_without_data_and_ignores_dataset(tmp_path):
-    result = runner.run_claim("alexnet", profile="smoke", store=results.Store(tmp_path),
-                              dataset="mnist", loader=lambda name: pytest.fail("loaded data"),
-                              log=lambda *a: None)
+    result = runner.run_claim("alexnet", runner.RunOptions(
+        profile="smoke", store=results.Store(tmp_path), dataset="mnist",
+        loader=lambda name: pytest.fail("loaded data"), log=lambda *a: None))
     assert result["verdict"] == verdicts.STRUCTURE_ONLY and result["dataset"] == "imagenet"
     assert result["measured"]["params_single_tower"] == 62_378_344
     assert result["measured"]["params_grouped"] == 60_965_224

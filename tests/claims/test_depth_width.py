@@ -17,7 +17,7 @@ import time
 import pytest
 from conftest import REPO
 
-from replication import data, models, registry, results, runner, verdicts
+from replication import data, models, plotting, registry, results, runner, verdicts
 from replication.claims import depth_width
 from replication.errors import ReplicationError
 
@@ -27,8 +27,9 @@ def _synthetic(name):
 
 
 def _run(tmp_path, claim_id="depth-width", **kw):
-    return runner.run_claim(claim_id, profile="smoke", store=results.Store(tmp_path), loader=_synthetic,
-                            verbose=0, log=lambda *a: None, **kw)
+    return runner.run_claim(claim_id, runner.RunOptions(
+        profile="smoke", store=results.Store(tmp_path), loader=_synthetic, verbose=0,
+        log=lambda *a: None, **kw))
 
 
 def test_hypermodel_builds_every_configuration_at_every_depth():
@@ -158,7 +159,7 @@ def test_smoke_sweep_records_every_trial_and_its_verdict(smoke_sweep):
     assert set(names) <= set(saved["summary"]), claim.id
     for name in ("depth_accuracy", "params_accuracy"):
         # PYTHONPATH: this checkout's package, not another copy that is installed (editable elsewhere).
-        out = subprocess.run([sys.executable, str(REPO / "figures" / f"plot_{name}.py"), "--results-dir",
+        out = subprocess.run([sys.executable, str(plotting.figure_script(name)), "--results-dir",
                               str(smoke_sweep), "--profile", "smoke", "--out", str(smoke_sweep / "fig")],
                              capture_output=True, text=True, cwd=REPO, timeout=300,
                              env={**os.environ, "PYTHONPATH": os.pathsep.join(

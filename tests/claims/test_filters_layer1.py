@@ -13,9 +13,8 @@ import json
 import numpy as np
 import pytest
 from _helpers import filter_verdict
-from conftest import REPO
 
-from replication import data, filters, models, registry, results, runner, verdicts
+from replication import data, filters, models, plotting, registry, results, runner, verdicts
 
 
 def _gabor(k=7, theta=0.6, freq=0.2):
@@ -74,9 +73,9 @@ def test_filters_layer1_smoke(tmp_path):
     """filters-layer1 in smoke (it trains its prerequisite's smoke run first), then its figures
     from the saved results only."""
     store = results.Store(tmp_path)
-    runner.run_claim("filters-layer1", profile="smoke", store=store,
-                     loader=lambda name: data.synthetic(name, 256, 128), verbose=0,
-                     log=lambda *a: None)
+    runner.run_claim("filters-layer1", runner.RunOptions(
+        profile="smoke", store=store, loader=lambda name: data.synthetic(name, 256, 128), verbose=0,
+        log=lambda *a: None))
     saved = json.loads((tmp_path / "smoke/cifar10/filters-layer1/result.json").read_text())
     assert saved["verdict"] == verdicts.SYNTHETIC
     assert 0.0 <= saved["summary"]["structure_vs_shuffled"]["mean"] <= 1.0
@@ -93,7 +92,7 @@ def test_filters_layer1_smoke(tmp_path):
     assert arrays["cifar10_aug_kernels"].shape == (3, 3, 3, 32)
 
     for name in ("filters_layer1", "filter_structure"):
-        spec = importlib.util.spec_from_file_location(f"plot_{name}", REPO / "figures" / f"plot_{name}.py")
+        spec = importlib.util.spec_from_file_location(f"plot_{name}", plotting.figure_script(name))
         script = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(script)
         assert script.main(["--results-dir", str(tmp_path), "--profile", "smoke",

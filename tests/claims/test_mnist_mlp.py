@@ -23,8 +23,9 @@ def test_mlp_has_the_lectures_932362_parameters():
 
 
 def _run(tmp_path, **kw):
-    return runner.run_claim("mnist-mlp", profile="smoke", store=results.Store(tmp_path), verbose=0,
-                            loader=lambda name: data.synthetic(name, 512, 128), log=lambda *a: None, **kw)
+    return runner.run_claim("mnist-mlp", runner.RunOptions(
+        profile="smoke", store=results.Store(tmp_path), verbose=0,
+        loader=lambda name: data.synthetic(name, 512, 128), log=lambda *a: None, **kw))
 
 
 def test_smoke_run_saves_a_complete_result_and_skips_a_rerun(tmp_path):
@@ -63,9 +64,9 @@ def test_smoke_run_saves_a_complete_result_and_skips_a_rerun(tmp_path):
 
 def test_synthetic_data_is_learnable_so_the_pipeline_is_not_inert(tmp_path):
     """Three epochs on the synthetic blocks must beat chance by far: a broken feed would not."""
-    result = runner.run_claim(
-        "mnist-mlp", profile="smoke", store=results.Store(tmp_path), verbose=0, seeds=[3],
-        loader=lambda name: data.synthetic(name, 1024, 256), log=lambda *a: None)
+    result = runner.run_claim("mnist-mlp", runner.RunOptions(
+        profile="smoke", store=results.Store(tmp_path), verbose=0, seeds=(3,),
+        loader=lambda name: data.synthetic(name, 1024, 256), log=lambda *a: None))
     assert result["summary"]["test_accuracy"]["mean"] > 0.5
 
 

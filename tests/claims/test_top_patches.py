@@ -13,9 +13,8 @@ import json
 import numpy as np
 import pytest
 from _helpers import filter_verdict
-from conftest import REPO
 
-from replication import data, filters, models, registry, results, runner, verdicts
+from replication import data, filters, models, plotting, registry, results, runner, verdicts
 
 
 def _sizes(model):
@@ -119,9 +118,9 @@ def test_top_patches_smoke(tmp_path):
     """top-patches in smoke (it trains its prerequisite's smoke run first), then its figure from
     the saved results only."""
     store = results.Store(tmp_path)
-    runner.run_claim("top-patches", profile="smoke", store=store,
-                     loader=lambda name: data.synthetic(name, 256, 128), verbose=0,
-                     log=lambda *a: None)
+    runner.run_claim("top-patches", runner.RunOptions(
+        profile="smoke", store=store, loader=lambda name: data.synthetic(name, 256, 128), verbose=0,
+        log=lambda *a: None))
     saved = json.loads((tmp_path / "smoke/cifar10/top-patches/result.json").read_text())
     assert [info["receptive_field"][0] for info in saved["measured"]["layers"]] == [3, 14, 32]
     arrays = store.load_arrays("smoke", "cifar10", "top-patches")
@@ -136,7 +135,7 @@ def test_top_patches_smoke(tmp_path):
     assert {claim.metric, *claim.p_metrics, *claim.reported, *(g.metric for g in claim.gates)} <= set(s)
 
     for name in ("top_patches",):
-        spec = importlib.util.spec_from_file_location(f"plot_{name}", REPO / "figures" / f"plot_{name}.py")
+        spec = importlib.util.spec_from_file_location(f"plot_{name}", plotting.figure_script(name))
         script = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(script)
         assert script.main(["--results-dir", str(tmp_path), "--profile", "smoke",
