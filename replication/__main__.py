@@ -365,6 +365,10 @@ def main(argv=None) -> int:
     # exception type: interrupts.install() remembers it, and any exception after it ends cleanly.
     interrupts.install()
     try:
+        if args.command in ("run", "all", "bench"):
+            from .quiet import start_backend
+
+            start_backend()  # without TensorFlow's known-harmless start-up lines (issue #21)
         if args.command == "list":
             return cmd_list(args, log)
         if args.command == "run":

@@ -114,7 +114,11 @@ def eval_batches(x, y, batch_size: int, num_classes: int, preprocess):
                 yield preprocess(x[lo:hi]), eye[y[lo:hi]]
 
         spec = (tf.TensorSpec((None, *x.shape[1:]), tf.float32), tf.TensorSpec((None, num_classes), tf.float32))
-        return tf.data.Dataset.from_generator(gen, output_signature=spec).prefetch(2)
+        # A known length: without it Keras 3.15 warns "Your input ran out of data" at the end of
+        # every evaluate, though nothing is wrong (keras-team/keras#23360 limits the warning to a
+        # caller's steps_per_epoch; issue #21).
+        return (tf.data.Dataset.from_generator(gen, output_signature=spec)
+                .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2))
 
     class Ordered(keras.utils.PyDataset):
         def __len__(self):
