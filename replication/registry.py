@@ -16,6 +16,24 @@ every committed result with today's entries.
 - ``greater_than`` (an *effect* claim): the effect (mean - ``expected``, the value of "no effect")
   must be positive, significant by a one-sided test at ``alpha``, and at least ``min_effect``;
 - ``within``: |mean - expected| <= tolerance (structure claims only).
+
+Multiple comparisons (:data:`EFFECT_FAMILY`): one profile's run makes about a dozen claims of an
+effect at once, so the p that decides each effect row is adjusted by Holm's step-down procedure over
+a family fixed here: every effect test of the registry, the primary test of each effect claim *and*
+each also-judged half (all of them effect tests), because each half gets a label of its own in the
+README (a "contradicted" colour half says as much about the lecture as a primary does). Level claims
+are not in it: no p decides them (their mean is compared with the lecture's number, and a one-sided
+95% bound is shown beside it); structure claims have no test. The family is what is registered, not
+what ran: a member without a p (not run, stale, stopped by an earlier row) counts as p = 1, which
+can only make the others harder to pass. One family per profile (quick's and paper's verdicts rest on
+different runs). Holm rather than Bonferroni: it controls the same family-wise error at alpha under
+any dependence between the tests, and rejects at least as much.
+
+Pilots (``pilot_seeds``, ``pilot``): the seeds of every run that helped choose a claim's design (a
+screening of recipes, a diagnosis of a failed sweep, the choice of a regime), and where its driver
+and log are committed. A judged run must use other seeds: one that repeats a pilot's seed is labelled
+exploratory (:mod:`replication.verdicts`, row P), whatever its numbers, and a test fails on a
+committed result that overlaps its pilot with any other label.
 """
 
 from __future__ import annotations
@@ -59,6 +77,7 @@ class StatTest:
     p_metrics: tuple[str, str] | None = None
     method_label: str = ""  # what "given" p-values are, in words
     alpha: float = 0.05
+    quantity: str = ""  # the statistic and its unit in a few words, for tables (not hashed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +114,12 @@ class Claim:
     gates: tuple[Gate, ...] = ()  # sanity gates (every seed's model must pass each)
     also_judged: tuple[StatTest, ...] = ()  # other halves of the claim, each judged beside (own label)
     reported: tuple[str, ...] = ()  # other statistics shown beside, not judged
+    quantity: str = ""  # the statistic and its unit in a few words, for tables (not hashed)
+    # Seeds that design runs (pilots) used, and where those runs are committed (driver and log): a
+    # result whose seeds include one of them is exploratory (verdicts row P). Not hashed: see
+    # verdicts.NOT_HASHED.
+    pilot_seeds: tuple[int, ...] = ()
+    pilot: str = ""
 
     @property
     def test(self) -> StatTest:
@@ -104,7 +129,7 @@ class Claim:
                     threshold=self.expected - self.tolerance if level else self.expected,
                     kind="level" if level else "effect", min_effect=self.min_effect,
                     method="t" if level else self.test_method, p_metrics=self.p_metrics,
-                    method_label=self.test_label, alpha=self.alpha)
+                    method_label=self.test_label, alpha=self.alpha, quantity=self.quantity)
 
 
 CLAIMS: dict[str, Claim] = {
@@ -329,6 +354,14 @@ CLAIMS: dict[str, Claim] = {
                                   "paired by seed", 0.0, min_effect=0.002),),
             reported=("test_loss_rise_without_dropout", "test_loss_rise_with_dropout",
                       "gap_without_dropout", "gap_with_dropout"),
+            pilot_seeds=(0, 1),
+            pilot=(
+                "The regime's pilot (the MLP without dropout on 10,000 and on 3,000 training digits "
+                "for 60 epochs, validation loss on digits carved from the training set) ran before "
+                "fc7223d and was not committed; its seeds were not recorded, so the package's "
+                "default seed 0 is presumed. benchmarks/dropout_pilot.py re-creates it with seeds 0 "
+                "and 1 (log benchmarks/dropout_pilot.json, page benchmarks/DROPOUT_PILOT.md)."
+            ),
             figures=("dropout_curves",),
             deviations=(
                 "The lecture shows no run without dropout; the control (the same MLP without its "
@@ -484,6 +517,12 @@ CLAIMS: dict[str, Claim] = {
             gates=(Gate("train_accuracy", 0.80, "training accuracy of every seed (evaluate on the "
                         "unaugmented training images)"),),
             figures=("cifar10_fast_curves",),
+            pilot_seeds=(0,),
+            pilot=(
+                "benchmarks/tune_cifar10_fast.py, log benchmarks/cifar10_fast_tuning.json "
+                "(benchmarks/CIFAR10_FAST_TUNING.md): 12 recipe trials, all with seed 0, on a "
+                "45,000 / 5,000 split of the training set."
+            ),
             deviations=(
                 "Not the lecture's recipe: SGD with Nesterov momentum 0.9, a linear warm-up over "
                 "20% of the steps to 0.05 and a cosine decay to 0 at the end of epoch 15, an L2 "
@@ -550,6 +589,12 @@ CLAIMS: dict[str, Claim] = {
             gates=(Gate("min_val_accuracy_in_band", 0.50, "the lowest mean validation accuracy of the "
                         "in-band networks"),),
             reported=("spearman_rho_validation", "min_train_accuracy_in_band"),
+            pilot_seeds=(0, 1),
+            pilot=(
+                "benchmarks/depth_diagnosis.py, log benchmarks/depth_diagnosis.json "
+                "(benchmarks/DEPTH_DIAGNOSIS.md): the designs today, bn09, bn09-20k, bn09-flip-20k "
+                "and gap-bn09-flip-20k on the in-band networks, seeds 0 and 1."
+            ),
             lecture_context=(
                 "Fig. 6.6 (SVHN): 92.0% with 3 layers, rising to 96.0% with 11",
                 "Fig. 6.7 (SVHN): 3-layer convolutional and fully connected networks stop gaining "
@@ -611,6 +656,12 @@ CLAIMS: dict[str, Claim] = {
             gates=(Gate("min_val_accuracy_in_band", 0.50, "the lowest mean validation accuracy of the "
                         "in-band networks"),),
             reported=("margin_shallow_conv", "margin_shallow_fc"),
+            pilot_seeds=(0, 1),
+            pilot=(
+                "depth-width's pilot (benchmarks/depth_diagnosis.py, log "
+                "benchmarks/depth_diagnosis.json): the same in-band networks, whose table this claim "
+                "reads, on seeds 0 and 1."
+            ),
             requires=("depth-width",),
             figures=(),
             deviations=(
@@ -786,6 +837,14 @@ CLAIMS: dict[str, Claim] = {
         ),
     )
 }
+
+
+# The family of effect tests over which each profile's effect rows are adjusted (Holm; the module
+# docstring says which tests and why): "<claim id>:<metric>" of every effect test, primary and
+# also-judged, of every claim that is judged (not structure only).
+EFFECT_FAMILY: tuple[str, ...] = tuple(
+    f"{c.id}:{t.metric}" for c in CLAIMS.values() if not c.structure_only
+    for t in (c.test, *c.also_judged) if t.kind == "effect")
 
 
 # The side-by-side precision check (issue #17), registered before its runs: each claim run with the

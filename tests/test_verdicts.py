@@ -140,3 +140,67 @@ def test_every_registered_test_could_have_failed(claim_id):
     assert fmt(claim, claim.test.threshold) in verdicts.criterion_text(claim)
     if claim.test.method == "given":
         assert len(claim.p_metrics) == 2 and claim.p_metrics[0] != claim.p_metrics[1]
+
+
+def test_one_sided_t_points_each_p_its_own_way():
+    """[1, 2, 3] against 0: t = 2 / (1 / sqrt(3)) = 3.464 with 2 degrees of freedom."""
+    greater, less = verdicts.one_sided_t([1.0, 2.0, 3.0], 0.0)
+    assert greater == pytest.approx(0.037089, abs=1e-5) and less == pytest.approx(1 - 0.037089, abs=1e-5)
+    assert verdicts.one_sided_t([-1.0, -2.0, -3.0], 0.0) == pytest.approx((less, greater))
+    lower, upper = verdicts.one_sided_bounds([1.0, 2.0, 3.0])
+    assert lower == pytest.approx(2 - 2.919986 / 3 ** 0.5, abs=1e-5) and upper == pytest.approx(4 - lower)
+
+
+def test_a_significant_reversal_on_fewer_than_three_seeds_is_only_indicative():
+    """Contradicted needs n >= 3, like replicated."""
+    two = [-0.05, -0.0501]  # t = -1001 on 1 degree of freedom: p 3e-4
+    for profile in ("quick", "paper"):
+        v = judge(EFFECT, two, profile=profile)
+        assert (v["verdict"], v["row"]) == (verdicts.INDICATIVE_REVERSE, "3E': n < 3")
+    v = judge(EFFECT, [0.05, 0.0501], other=[-0.02, -0.0201])
+    assert (v["verdict"], [a["verdict"] for a in v["also"]]) == (verdicts.INDICATIVE, [verdicts.INDICATIVE_REVERSE])
+
+
+def test_a_run_that_repeats_a_pilot_s_seeds_is_exploratory_whatever_its_numbers():
+    piloted = dataclasses.replace(EFFECT, pilot_seeds=(0, 1), pilot="benchmarks/x.py")
+    strong = [0.05, 0.06, 0.055]
+    v = judge(piloted, strong, seed_ids=[1, 2, 3])
+    assert (v["verdict"], v["row"], v["pilot_seeds_repeated"]) == (verdicts.EXPLORATORY, "P", [1])
+    assert judge(piloted, [-0.05, -0.06, -0.055], seed_ids=[0, 1, 2])["verdict"] == verdicts.EXPLORATORY
+    assert judge(piloted, strong, seed_ids=[2, 3, 4])["verdict"] == verdicts.REPLICATED
+    assert judge(EFFECT, strong, seed_ids=[0, 1, 2])["verdict"] == verdicts.REPLICATED  # no pilot
+    # The pilot record does not enter the entry's hash (verdicts.NOT_HASHED says why).
+    assert verdicts.entry_hash(piloted) == verdicts.entry_hash(EFFECT)
+
+
+def test_holm_step_down():
+    p = {"a": 0.01, "b": 0.04, "c": 0.03}
+    assert verdicts.holm(p) == pytest.approx({"a": 0.03, "c": 0.06, "b": 0.06})
+    # Two more members without a p count as p = 1: every adjusted p can only rise.
+    assert verdicts.holm({**p, "d": None}, 5) == pytest.approx({"a": 0.05, "c": 0.12, "b": 0.12, "d": 1.0})
+    assert verdicts.holm({"a": 0.3, "b": 0.2}) == pytest.approx({"b": 0.4, "a": 0.4})
+    with pytest.raises(ValueError):
+        verdicts.holm(p, 2)
+
+
+def test_the_effect_rows_read_the_family_adjusted_p_and_record_both():
+    claim = registry.get("mlp-vs-cnn")
+    summary = {claim.metric: verdicts.summarize([3.0, 2.5, 3.5]),
+               **{g.metric: verdicts.summarize([1.0] * 3) for g in claim.gates}}
+
+    def judged(family=None):
+        return verdicts.judge(claim, summary, profile="quick", dataset="mnist", synthetic=False,
+                              seeds=3, seed_ids=[0, 1, 2], family=family)
+
+    alone = judged()  # the 10 other tests of the registered family count as p = 1: 11 x p
+    raw = alone["test"]["p_raw"]
+    assert raw == pytest.approx(0.037089, abs=1e-5) and alone["test"]["direction"] == "lecture's"
+    assert alone["test"]["p_adjusted"] == pytest.approx(11 * raw)
+    assert alone["family"]["size"] == len(registry.EFFECT_FAMILY) == 11
+    assert (alone["verdict"], alone["row"]) == (verdicts.INDICATIVE, "5E")
+    others = {k: 1e-9 for k in registry.EFFECT_FAMILY if not k.startswith("mlp-vs-cnn:")}
+    together = judged(others)  # ranked last of 11: Holm multiplies it by 1
+    assert together["test"]["p_adjusted"] == pytest.approx(raw) and together["verdict"] == verdicts.REPLICATED
+    assert together["family"]["p_raw"]["dropout:gap_reduction"] == 1e-9
+    # A p the family lends for this claim's own test is ignored: its own numbers decide.
+    assert judged({"mlp-vs-cnn:error_ratio": 1e-9})["test"]["p_adjusted"] == pytest.approx(11 * raw)
