@@ -144,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("readme", help="regenerate the README's claims table from the registry")
     p.add_argument("--check", action="store_true", help="exit 1 if the README is out of date")
     p.add_argument("--results-dir", type=Path, help="results to quote (default: reference/)")
+    p = sub.add_parser("rejudge", help="judge saved results again from their per-seed numbers with "
+                                       "today's registry, each profile's effect tests as one family "
+                                       "(Holm); no training")
+    p.add_argument("results_dir", nargs="?", type=Path, metavar="RESULTS_DIR",
+                   help="results to re-judge (default: reference/, the committed ones)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if a verdict would change")
     p = sub.add_parser("publish", help="copy a profile's results (no weights) into reference/ and "
                                        "regenerate the README tables")
     p.add_argument("--profile", choices=PROFILES, default="quick")
@@ -321,6 +328,15 @@ def cmd_readme(args, log) -> int:
     return 0
 
 
+def cmd_rejudge(args, log) -> int:
+    from .docs import rejudge
+
+    out = rejudge(args.results_dir, write=not args.check, log=log)
+    log(f"{len(out['changed'])} changed, {len(out['unchanged'])} unchanged, {len(out['stale'])} stale "
+        f"(not re-judged), {len(out['invalid'])} not results")
+    return 1 if args.check and out["changed"] else 0
+
+
 def cmd_publish(args, log) -> int:
     from .docs import publish_reference, update_readme
 
@@ -379,6 +395,8 @@ def main(argv=None) -> int:
             return cmd_figures(args, log)
         if args.command == "readme":
             return cmd_readme(args, log)
+        if args.command == "rejudge":
+            return cmd_rejudge(args, log)
         if args.command == "publish":
             return cmd_publish(args, log)
         if args.command == "report":

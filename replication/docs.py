@@ -139,8 +139,48 @@ def update_readme(check: bool = False, results_dir: Path | None = None, readme: 
     return True
 
 
+def rejudge(results_dir: Path | None = None, profiles=None, write: bool = True, log=print) -> dict:
+    """Judge every result under ``results_dir`` (default: reference/) again from its stored per-seed
+    numbers with today's registry and decision table, each profile's effect tests as one family
+    (:func:`verdicts.judge_family`), and, with ``write``, store the new verdicts (no retraining;
+    the registry entry hash stays, since only results judged under today's entry are re-judged).
+    Returns {"changed": [(name, old, new)], "unchanged": [name], "stale": [name], "invalid": [name]}:
+    a stale result (judged under another entry, or naming none) is listed, never re-judged: its
+    entry changed after its run, so only a rerun can judge it."""
+    root = Path(results_dir or results.REFERENCE_DIR)
+    store = results.Store(root)
+    found, out = [], {"changed": [], "unchanged": [], "stale": [], "invalid": []}
+    for path, result in store.all_results():
+        name = str(path.relative_to(root).parent)
+        if profiles is not None and path.relative_to(root).parts[0] not in profiles:
+            continue
+        if not {"claim", "summary", "profile", "dataset"} <= set(result) or result["claim"] not in registry.CLAIMS:
+            out["invalid"].append(name)
+        elif verdicts.is_stale(result):
+            out["stale"].append(name)
+        else:
+            found.append((path, name, result))
+    judged = verdicts.judge_family([r for _, _, r in found])
+    for (path, name, result), verdict in zip(found, judged, strict=True):
+        new = results.to_jsonable(verdict)
+        if new == result.get("verdict_detail") and new["verdict"] == result.get("verdict"):
+            out["unchanged"].append(name)
+            continue
+        out["changed"].append((name, result.get("verdict"), new["verdict"]))
+        if write:
+            results.atomic_write_json(path, {**result, "verdict": new["verdict"], "verdict_detail": new})
+    for name, old, new in out["changed"]:
+        log(f"{'re-judged' if write else 'would re-judge'} {name}: {old} -> {new}")
+    for name in out["stale"]:
+        log(f"stale, not re-judged (its registry entry changed since the run: rerun it): {name}")
+    for name in out["invalid"]:
+        log(f"not a result of a registered claim, skipped: {name}")
+    return out
+
+
 def publish_reference(results_dir: Path, profile: str, dest: Path | None = None, log=print) -> Path:
-    """Copy one profile's results (JSON, NPZ, figures; no weights, no run state) into reference/."""
+    """Copy one profile's results (JSON, NPZ, figures; no weights, no run state) into reference/,
+    then judge them again as one family (:func:`rejudge`): a run judged itself alone."""
     src = Path(results_dir) / profile
     dest = Path(dest or results.REFERENCE_DIR) / profile
     if not src.is_dir():
@@ -166,4 +206,5 @@ def publish_reference(results_dir: Path, profile: str, dest: Path | None = None,
     staging.rename(dest)
     shutil.rmtree(old, ignore_errors=True)
     log(f"published {src} -> {dest}")
+    rejudge(dest.parent, profiles=[profile], log=log)
     return dest

@@ -118,3 +118,33 @@ def test_the_readme_names_only_modules_functions_and_files_that_exist():
     missing = [name for name in dotted if not _resolves(name)]
     missing += [path for path in paths if not _in_checkout(path)]
     assert not missing, f"README.md names what does not exist: {missing}"
+
+
+def test_rejudge_rewrites_only_verdicts_of_fresh_results_and_lists_the_stale(tmp_path):
+    import json
+    import shutil
+
+    from replication import results, verdicts
+
+    root = tmp_path / "results"
+    shutil.copytree(results.REFERENCE_DIR, root)
+    assert docs.rejudge(root, write=False, log=lambda *a: None)["changed"] == [], \
+        "the committed verdicts are not today's: `python -m replication rejudge`"
+    mlp_vs_cnn = root / "quick" / "mnist" / "mlp-vs-cnn" / "result.json"
+    dropout = root / "quick" / "mnist" / "dropout" / "result.json"
+    tampered = json.loads(mlp_vs_cnn.read_text())
+    tampered["verdict"] = tampered["verdict_detail"]["verdict"] = verdicts.REPLICATED
+    mlp_vs_cnn.write_text(json.dumps(tampered))
+    stale = json.loads(dropout.read_text())
+    stale["registry_entry"] = "000000000000"
+    dropout.write_text(json.dumps(stale))
+    (root / "quick" / "mnist" / "x").mkdir()
+    (root / "quick" / "mnist" / "x" / "result.json").write_text("{}")
+    lines = []
+    out = docs.rejudge(root, log=lines.append)
+    assert out["changed"] == [("quick/mnist/mlp-vs-cnn", verdicts.REPLICATED, verdicts.INDICATIVE)]
+    assert out["stale"] == ["quick/mnist/dropout"] and out["invalid"] == ["quick/mnist/x"]
+    assert any("stale" in line and "quick/mnist/dropout" in line for line in lines)
+    assert json.loads(mlp_vs_cnn.read_text())["verdict"] == verdicts.INDICATIVE
+    assert json.loads(dropout.read_text()) == stale  # a stale result is listed, never re-judged
+    assert docs.rejudge(root, log=lambda *a: None)["changed"] == []

@@ -26,6 +26,17 @@ def _name(path) -> str:
     return str(path.relative_to(results.REFERENCE_DIR).parent)
 
 
+def _today() -> dict[str, dict]:
+    """name -> today's verdict of every committed result judged under today's entry, each
+    profile's effect tests judged together as one family (Holm), as `rejudge` judges them."""
+    fresh = [(path, r) for path, r in COMMITTED if not verdicts.is_stale(r)]
+    return {_name(path): v for (path, _), v in zip(fresh, verdicts.judge_family([r for _, r in fresh]),
+                                                   strict=True)}
+
+
+TODAY = _today()
+
+
 def _stale() -> dict[str, tuple[str | None, str]]:
     """name -> (the entry hash stored, today's) of every committed result judged under another."""
     out = {}
@@ -64,13 +75,18 @@ def test_a_committed_verdict_is_what_today_s_registry_says(path, result):
             f"{path}: stale (judged under registry entry {result['registry_entry']}, today's is "
             f"{verdicts.entry_hash(claim)}) and not listed in EXPECTED_STALE")
         pytest.skip(f"{_name(path)}: stale, listed: {EXPECTED_STALE[_name(path)]}")
-    again = verdicts.judge_result(result, claim)
+    again = TODAY[_name(path)]
     stored = result["verdict_detail"]
     assert again["verdict"] == result["verdict"] == stored["verdict"], \
-        f"{path}: stored {result['verdict']!r}, today {again['verdict']!r}"
+        f"{path}: stored {result['verdict']!r}, today {again['verdict']!r}; `python -m replication rejudge`"
     assert again["row"] == stored["row"], path
     assert [(a["verdict"], a["row"]) for a in again["also"]] == \
         [(a["verdict"], a["row"]) for a in stored["also"]], path
+    # The p that decided each effect row, raw and adjusted over the family, is the one stored.
+    for now, then in zip([again["test"], *again["also"]], [stored["test"], *stored["also"]], strict=True):
+        for key in ("p_raw", "p_adjusted"):
+            assert now[key] == pytest.approx(then[key], rel=1e-9, abs=1e-15), (path, now["metric"], key)
+        assert now["direction"] == then["direction"], path
 
 
 def test_rejudging_catches_a_verdict_that_does_not_follow_from_the_numbers():
@@ -83,10 +99,34 @@ def test_rejudging_catches_a_verdict_that_does_not_follow_from_the_numbers():
     assert verdicts.judge_result(tampered)["verdict"] != tampered["verdict"]
 
 
-def test_no_replicated_verdict_rests_on_fewer_than_three_seeds():
+def test_no_replicated_or_contradicted_verdict_rests_on_fewer_than_three_seeds():
+    decided = (verdicts.REPLICATED, verdicts.CONTRADICTED, verdicts.CONTRADICTED_AT_BUDGET)
     for path, result in COMMITTED:
-        if result["verdict"] == verdicts.REPLICATED and not verdicts.is_stale(result):
-            assert result["n"] >= 3, path
+        labels = [result["verdict"], *(a["verdict"] for a in result["verdict_detail"]["also"])]
+        if set(labels) & set(decided):
+            assert result["n"] >= 3, (path, labels)
+
+
+def test_no_committed_result_that_repeats_a_pilot_s_seeds_carries_a_judged_label():
+    """Pilot seeds and judged seeds are disjoint (the registry's pilot_seeds), or the result says
+    it is exploratory: a run that repeats the seeds its design was chosen on is not evidence."""
+    for path, result in COMMITTED:
+        claim = registry.get(result["claim"])
+        overlap = sorted(set(result["seeds"]) & set(claim.pilot_seeds))
+        if overlap and result["verdict_detail"]["row"] not in ("0", "1"):
+            assert result["verdict"] == verdicts.EXPLORATORY, (
+                f"{path}: seeds {overlap} are {claim.id}'s pilot seeds, yet it reads {result['verdict']!r}")
+            assert result["verdict_detail"]["also"] == [], path
+
+
+def test_every_effect_verdict_was_adjusted_over_the_registered_family():
+    for path, result in COMMITTED:
+        detail = result["verdict_detail"]
+        if detail["row"][:1] in "34567" and detail["test"]["kind"] == "effect":
+            family = detail["family"]
+            assert (family["method"], family["size"]) == ("holm", len(registry.EFFECT_FAMILY)), path
+            assert list(family["p_raw"]) == list(registry.EFFECT_FAMILY), path
+            assert detail["test"]["p_adjusted"] >= detail["test"]["p_raw"], path
 
 
 def test_every_committed_result_records_its_precision_and_the_numbers_of_its_test():
