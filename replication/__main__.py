@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a clear error about a file or an argument (one line, no
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import __version__, interrupts, registry  # noqa: E402
 from .errors import ReplicationError  # noqa: E402
+from .estimate import ACCELERATORS  # noqa: E402
 
 
 def _seeds(text: str):
@@ -113,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 "fingerprint and provenance")
             p.add_argument("--deterministic", action="store_true",
                            help="deterministic ops (TensorFlow) so the same seed gives identical metrics")
+            p.add_argument("--dry-run", action="store_true",
+                           help="print the plan (each claim's counted FLOPs and estimated time) "
+                                "and train nothing")
+            p.add_argument("--device", choices=sorted(ACCELERATORS),
+                           help="with --dry-run: estimate for this accelerator instead of this "
+                                "machine (its data-sheet peak x an assumed efficiency; default "
+                                "profile then paper, precision auto then bfloat16)")
             p.add_argument("--quiet", action="store_true",
                            help="no per-epoch output (default: Keras progress bars on a terminal, "
                                 "one plain line per epoch when the output is a file or a pipe)")
@@ -225,16 +234,36 @@ def _verbosity(args) -> int:
 
 
 def cmd_list(args, log) -> int:
-    from .display import print_table, summary_rows
-    from .results import Store
+    """Every claim: the lecture's value, the user's own result and verdict, the committed reference
+    run's verdict, and the estimated time of a run on this machine (issue #21)."""
+    from . import runner
+    from .display import duration, summary_rows
+    from .hardware import resolve_precision
+    from .results import REFERENCE_DIR, Store
 
-    store = Store(_results_dir(args))
+    store, reference = Store(_results_dir(args)), Store(REFERENCE_DIR)
     profile = args.profile or "quick"
-    found = {}
-    for claim_id, claim in registry.CLAIMS.items():
-        found[claim_id] = store.load(profile, claim.dataset, claim_id)
-    log(f"claims (results: {store.root}/{profile}):")
-    print_table(summary_rows(found), log)
+    found = {c: store.load(profile, claim.dataset, c) for c, claim in registry.CLAIMS.items()}
+    committed = {c: reference.load(profile, claim.dataset, c) for c, claim in registry.CLAIMS.items()}
+    precision, _ = resolve_precision("auto")
+    estimates, rate_text = runner.plan(list(registry.CLAIMS), runner.RunOptions(
+        profile=profile, store=store, precision=precision))
+    seconds = {e.claim: e for e in estimates}
+    header = ("claim", "lecture", "yours (mean ± std, n)", "your verdict", "reference verdict",
+              "estimate here")
+    rows = [header]
+    for (claim_id, lecture, mine, verdict), ref in zip(summary_rows(found), committed.values(),
+                                                       strict=True):
+        e = seconds[claim_id]
+        when = "done" if e.done else ("-" if e.seconds is None else duration(e.seconds))
+        rows.append((claim_id, lecture, mine, verdict, ref["verdict"] if ref else "not run", when))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    log(f"claims (your results: {store.root}/{profile}; reference: {REFERENCE_DIR}/{profile}; "
+        f"estimates: {precision}, {rate_text}):")
+    for k, r in enumerate(rows):
+        log("  ".join(f"{str(c):<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
+        if k == 0:
+            log("  ".join("-" * w for w in widths))
     return 0
 
 
@@ -249,6 +278,11 @@ def cmd_run(args, log, claim_ids) -> int:
         from .data import resolve_data_dir
 
         resolve_data_dir(args.data_dir)  # a bad --data-dir fails before any training
+    if args.device and not args.dry_run:
+        raise ReplicationError("--device: only with --dry-run (a run uses this machine's devices)")
+    if args.device and not args.profile:
+        args.profile = "paper"
+        log("no --profile given: using 'paper' for the accelerator named by --device")
     profile = _profile(args, log)
     distributed = None
     role = getattr(args, "role", None)
@@ -265,12 +299,22 @@ def cmd_run(args, log, claim_ids) -> int:
         distributed = Distributed(role=role, oracle=args.oracle, tuner_id=args.tuner_id)
     from .hardware import resolve_precision
 
-    precision, why = resolve_precision(args.precision)
+    if args.device and args.precision == "auto":
+        precision, why = "bfloat16", f"auto: {args.device} runs bfloat16 natively"
+    else:
+        precision, why = resolve_precision(args.precision)
     log(f"precision: {precision} ({why})")
     options = RunOptions(profile=profile, store=store, dataset=args.dataset, seeds=args.seeds,
                          data_dir=args.data_dir, force=args.force, verbose=_verbosity(args),
                          deterministic=args.deterministic, wait=args.wait, precision=precision,
                          log=log)
+    from .runner import plan, print_plan
+
+    estimates, rate_text = plan(claim_ids, options, device=args.device)
+    print_plan(estimates, rate_text, profile, log)
+    if args.dry_run:
+        return 0
+    options = dataclasses.replace(options, estimates={e.claim: e.seconds for e in estimates})
     done = {}
     try:
         done = run_claims(claim_ids, options, distributed=distributed, into=done)

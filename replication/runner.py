@@ -13,7 +13,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import claims, display, hardware, interrupts, locks, registry, results, tuning, verdicts
+from . import (
+    claims,
+    display,
+    estimate,
+    flops,
+    hardware,
+    interrupts,
+    locks,
+    registry,
+    results,
+    tuning,
+    verdicts,
+)
 from .context import Prerequisite, RunContext
 from .errors import ReplicationError, ResultError
 from .registry import PROFILES
@@ -73,6 +85,8 @@ class RunOptions:
     wait: bool = False
     precision: str = "float32"
     log: Callable = print
+    # claim -> seconds estimated before the run (plan()): printed as it goes, kept in its result.
+    estimates: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
 
 
 def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distributed | None = None) -> dict:
@@ -156,6 +170,8 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
             log(f"[{claim_id}] worker {distributed.tuner_id}: no trials left ({wall:.0f} s)")
             return out
 
+        work = counted_work(claim_id, config, ctx if claim.needs_data else None, ds, wall + reused,
+                            result_precision=o.precision, estimate_s=o.estimates.get(claim_id))
         arrays = out.pop("arrays", {})
         metrics = out.pop("metrics")
         summary = {name: verdicts.summarize(values) for name, values in metrics.items()}
@@ -204,7 +220,12 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
             # Finished seed runs taken over from an earlier invocation, not trained again: their own
             # wall time (the claim's compute is wall_time_s + this).
             "reused_runs_wall_time_s": reused,
+            # What it computed (FLOPs counted from its models' layers and the images they saw) and
+            # how near the matmul rate it ran (issue #21); the estimate printed before it started.
+            "work": work,
         }
+        if work is not None:
+            work.update(work_speed(work["flops"]["total"], wall + reused, result["provenance"], o.precision))
         path = store.save(result, arrays)
         if old_runs is not None:
             shutil.rmtree(old_runs, ignore_errors=True)
@@ -220,13 +241,141 @@ def run_claims(claim_ids, options: RunOptions, *, distributed: tuning.Distribute
     log = options.log
     done, t0 = (into if into is not None else {}), time.perf_counter()
     for i, claim_id in enumerate(claim_ids, 1):
-        if len(claim_ids) > 1:
+        if len(claim_ids) > 1 or options.estimates:
+            left = [options.estimates.get(c) for c in claim_ids[i - 1:]]
+            guess = (f"; this claim ~{display.duration(left[0])}" if left[0] is not None else "")
+            guess += (f", remaining ~{display.duration(sum(left))}"
+                      if left and all(x is not None for x in left) else "")
             log(f"== claim {i} of {len(claim_ids)}: {claim_id} "
-                f"(elapsed {display.duration(time.perf_counter() - t0)})")
+                f"(elapsed {display.duration(time.perf_counter() - t0)}{guess})")
         done[claim_id] = run_claim(claim_id, options, distributed)
     if len(claim_ids) > 1:
         log(f"== {len(claim_ids)} claims in {display.duration(time.perf_counter() - t0)}")
     return done
+
+
+def counted_work(claim_id: str, config, ctx, dataset: str, seconds: float, *,
+                 result_precision: str, estimate_s: float | None = None) -> dict | None:
+    """The claim's planned FLOPs on the data it loaded (``ctx``; None: it loads none), or None
+    when its module plans no work."""
+    sizes = {}
+    if ctx is not None:
+        data = ctx.dataset(dataset)
+        sizes = {"n_train": len(data.train), "n_test": len(data.test)}
+    counted = estimate.planned_flops(claim_id, config, **sizes)
+    if counted is None:
+        return None
+    return {"flops": counted, "estimate_s": estimate_s, "precision": result_precision}
+
+
+def work_speed(total_flops: float, seconds: float, provenance: dict, precision: str) -> dict:
+    """Efficiency = FLOPs / (seconds x the run's matmul rate in its precision), and the seconds the
+    arithmetic would take at that rate (the limit)."""
+    rate = (provenance.get("calibration") or {}).get(f"matmul_gflops_{precision}")
+    return {"matmul_gflops": rate,
+            "seconds_at_limit": total_flops / (rate * 1e9) if rate else None,
+            "efficiency": flops.efficiency(total_flops, seconds, rate)}
+
+
+def last_efficiency(claim_id: str, profile: str, stores) -> tuple[float | None, str, str | None]:
+    """The efficiency of the last known run of this claim and profile: (value, where from, its
+    precision: the rate it is a share of). Each
+    of ``stores`` ((label, Store), in order) is asked; a result made by another config than
+    today's (a stale fingerprint) is passed over."""
+    for label, store in stores:
+        try:
+            result = store.load(profile, registry.get(claim_id).dataset, claim_id)
+        except ResultError:
+            continue
+        if result is None:
+            continue
+        where = f"{label}, {result.get('precision', 'float32')}"
+        stored = (result.get("work") or {}).get("efficiency")
+        if stored:
+            return stored, where, result.get("precision", "float32")
+        config = make_config(claim_id, profile, result["dataset"], result["seeds"])
+        if config_fingerprint(claim_id, config, bool(result.get("deterministic")),
+                              result.get("precision", "float32")) != result.get("fingerprint"):
+            continue
+        counted = estimate.planned_flops(claim_id, config)
+        if counted and counted["total"]:
+            e = flops.efficiency(counted["total"], estimate.compute_seconds(result),
+                                 estimate.matmul_rate(result))
+            if e:
+                return e, where, result.get("precision", "float32")
+    return None, "", None
+
+
+def plan(claim_ids, options: RunOptions, device: str | None = None) -> tuple[list, str]:
+    """([estimate.Estimate per claim, its missing prerequisites first], what the rate is): the
+    work each claim plans and how long it should take here (or on ``device``)."""
+    store = options.store
+    ids = []
+    for claim_id in claim_ids:
+        for req in registry.get(claim_id).requires:
+            if req not in ids and req not in claim_ids:
+                ids.append(req)
+        ids.append(claim_id)
+    rates: dict[str, tuple[float, str]] = {}  # precision -> (GFLOP/s, what), measured once
+
+    def rate(precision: str) -> float:
+        if precision not in rates:
+            rates[precision] = estimate.rate_here(precision, device)
+        return rates[precision][0]
+
+    stores = [("your results", store), ("the reference run", results.Store(results.REFERENCE_DIR))]
+    rows = []
+    for claim_id in ids:
+        config = make_config(claim_id, options.profile, options.dataset, options.seeds)
+        fp = config_fingerprint(claim_id, config, options.deterministic, options.precision)
+        try:
+            existing = store.load(options.profile, config.dataset, claim_id)
+        except ResultError:
+            existing = None
+        done = bool(existing and existing.get("fingerprint") == fp and not options.force)
+        counted = estimate.planned_flops(claim_id, config)
+        total = counted["total"] if counted else None
+        if not total:
+            eff, source, of = None, "trains nothing", None
+        elif device:
+            eff, source, of = estimate.ACCELERATOR_EFFICIENCY, "assumed: no GPU run known", None
+        else:
+            eff, source, of = last_efficiency(claim_id, options.profile, stores)
+        rows.append([claim_id, total, eff, source, of or options.precision, done])
+    if not device:  # claims never run here: the median of the others
+        median, why = estimate.median_or_assumed([r[2] for r in rows if r[1]])
+        for r in rows:
+            if r[1] and r[2] is None:
+                r[2], r[3] = median, why
+    out = []
+    for claim_id, total, eff, source, of, done in rows:
+        # An efficiency is a share of the matmul rate in the precision its run used: a float32
+        # run's stands for a bfloat16 one at this machine's float32 rate (bfloat16's gain, 1.3-1.8x
+        # on the CNNs, is left out until a bfloat16 run of the claim is known).
+        seconds = 0.0 if done or not total else estimate.seconds_for(total, eff, rate(of))
+        out.append(estimate.Estimate(claim_id, total, seconds, eff, source, done))
+    rate(options.precision)
+    rate_text = "; ".join(text for _, text in rates.values())
+    return out, rate_text
+
+
+def print_plan(estimates, rate_text: str, profile: str, log=print) -> None:
+    """The plan as a table: claim, status, planned FLOPs, efficiency and its source, estimate."""
+    log(f"plan (profile {profile}; {rate_text}):")
+    rows = [("claim", "status", "TFLOP planned", "efficiency (from)", "estimate")]
+    for e in estimates:
+        tflop = "-" if e.flops is None else f"{e.flops / 1e12:,.1f}"
+        eff = "-" if e.efficiency is None else f"{e.efficiency:.2f} ({e.source})"
+        when = ("-" if e.seconds is None else display.duration(e.seconds))
+        rows.append((e.claim, "done: skipped" if e.done else "to run", tflop, eff, when))
+    total = sum(e.seconds for e in estimates if e.seconds)
+    rows.append(("total", "", f"{sum(e.flops or 0 for e in estimates if not e.done) / 1e12:,.1f}",
+                 "", display.duration(total)))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
+    for k, r in enumerate(rows):
+        log("  ".join(f"{str(c):<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
+        if k == 0 or k == len(rows) - 2:
+            log("  ".join("-" * w for w in widths))
 
 
 def ensure_results(results_dir, profile: str | None = None, *, data_dir=None, log=print) -> str:

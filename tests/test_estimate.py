@@ -1,0 +1,76 @@
+"""Estimates before a run (issue #21) and for a named accelerator (#24): the plan's arithmetic,
+the efficiency read off a committed result, the dry run that trains nothing, and the counted work
+every trained result records."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run_cli, tree_snapshot
+
+from replication import data, estimate, flops, registry, results, runner
+from replication.results import REFERENCE_DIR, Store
+
+
+def test_seconds_are_flops_over_efficiency_times_rate():
+    assert estimate.seconds_for(2e12, 0.5, 100.0) == pytest.approx(40.0)
+    assert estimate.seconds_for(None, 0.5, 100.0) is None
+    assert estimate.seconds_for(2e12, None, 100.0) is None
+    assert flops.efficiency(2e12, 40.0, 100.0) == pytest.approx(0.5)
+    assert estimate.median_or_assumed([None, 0.2, 0.4, 0.3])[0] == pytest.approx(0.3)
+    assert estimate.median_or_assumed([None])[0] == estimate.ASSUMED
+
+
+def test_the_efficiency_of_a_committed_result_is_its_planned_flops_over_its_time_and_rate():
+    claim = "mnist-mlp"
+    result = Store(REFERENCE_DIR).load("quick", "mnist", claim)
+    eff, where, precision = runner.last_efficiency(claim, "quick", [("ref", Store(REFERENCE_DIR))])
+    config = runner.make_config(claim, "quick", "mnist", result["seeds"])
+    planned = estimate.planned_flops(claim, config)["total"]
+    assert eff == pytest.approx(planned / (estimate.compute_seconds(result) * 1e9
+                                           * estimate.matmul_rate(result)))
+    assert precision == result["precision"] and where.startswith("ref")
+    # A result made by another config (a stale fingerprint) says nothing about today's.
+    stale = dict(result, fingerprint="0" * 12)
+
+    class OneResult:
+        def load(self, *a):
+            return stale
+
+    assert runner.last_efficiency(claim, "quick", [("stale", OneResult())]) == (None, "", None)
+
+
+def test_a_dry_run_for_a_named_accelerator_prints_the_paper_plan_and_trains_nothing(tmp_path):
+    before = tree_snapshot(tmp_path)
+    proc = run_cli("all", "--dry-run", "--device", "h200", "--results-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "profile paper" in out and "NVIDIA H200" in out and "precision: bfloat16" in out
+    for claim_id in registry.CLAIMS:
+        assert claim_id in out
+    assert "assumed" in out and out.strip().splitlines()[-1].startswith("total")
+    assert tree_snapshot(tmp_path) == before
+
+
+def test_device_without_dry_run_is_refused_in_one_line(tmp_path):
+    proc = run_cli("run", "mnist-mlp", "--device", "h100", "--results-dir", str(tmp_path))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "error: --device: only with --dry-run (a run uses this machine's devices)"]
+
+
+@pytest.mark.slow  # trains mnist-mlp in smoke
+def test_a_trained_result_records_its_counted_work_and_the_estimate_made_before(tmp_path):
+    options = runner.RunOptions(profile="smoke", store=results.Store(tmp_path), verbose=0,
+                                loader=lambda name: data.synthetic(name, 512, 128),
+                                log=lambda *a: None, precision="float32",
+                                estimates={"mnist-mlp": 12.5})
+    result = runner.run_claim("mnist-mlp", options)
+    work = result["work"]
+    config = runner.make_config("mnist-mlp", "smoke")
+    assert work["flops"] == estimate.planned_flops("mnist-mlp", config, n_train=512, n_test=128)
+    assert work["flops"]["total"] > 0 and work["estimate_s"] == 12.5
+    rate = result["provenance"]["calibration"]["matmul_gflops_float32"]
+    assert work["matmul_gflops"] == rate
+    assert work["seconds_at_limit"] == pytest.approx(work["flops"]["total"] / (rate * 1e9))
+    assert work["efficiency"] == pytest.approx(
+        work["flops"]["total"] / (result["wall_time_s"] * rate * 1e9))
