@@ -35,6 +35,18 @@ def layer_table(model) -> list[dict]:
     return rows
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` computes (:class:`replication.flops.Work`): both AlexNets are built and
+    counted, never trained or run (0 images; their forward FLOPs per image are what the lecture's
+    network would cost). ``n_train``/``n_test`` are unused (nothing is loaded)."""
+    from .. import flops, models
+
+    shape = (config.input_size, config.input_size, 3)
+    return [flops.Work("alexnet", lambda: models.alexnet(shape, config.num_classes), 0, 0),
+            flops.Work("alexnet_grouped", lambda: models.alexnet(shape, config.num_classes, grouped=True),
+                       0, 0)]
+
+
 def run(config: Config, ctx) -> dict:
     from .. import models
 

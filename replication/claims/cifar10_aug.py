@@ -28,6 +28,16 @@ from .cifar10_noaug import Config, train_and_measure  # noqa: F401 - Config: thi
 PROFILES = {p: dataclasses.replace(c, augmentation="lecture") for p, c in NOAUG_PROFILES.items()}
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` trains and scores (:class:`replication.flops.Work`): as
+    ``cifar10_noaug.planned_work`` (the same training and scoring, with augmentation); the pictures
+    of the augmentation run no convolution. ``n_train``/``n_test``: the loaded dataset's split
+    sizes before the budget's subsets (None: CIFAR-10's 50,000 / 10,000)."""
+    from . import cifar10_noaug
+
+    return cifar10_noaug.planned_work(config, n_train, n_test)
+
+
 def run(config: Config, ctx) -> dict:
     import keras
 

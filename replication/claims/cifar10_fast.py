@@ -75,6 +75,50 @@ def time_to_target(history: dict, target: float, key: str = "test_accuracy_tta")
     return {"epoch": i + 1, "train_seconds": float(seconds[i]), "best": float(acc.max())}
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` trains and scores (:class:`replication.flops.Work`), from the config alone.
+
+    The recipe's model, every seed: training; the per-epoch test curve (two passes with flip TTA,
+    else one), BatchNorm recomputed on ``bn_images`` training images for the EMA weights (forward
+    passes in training mode, counted as inference), evaluate on both splits, and the final
+    scoring (the plain prediction and the ``2 x len(tta_shifts)`` TTA views, or the flip mean).
+    The lecture's recipe (first seed, ``baseline_epochs``): training, its flip-TTA test curve,
+    evaluate and the flip-TTA scoring. ``n_train``/``n_test``: the loaded dataset's split sizes
+    before the config's subsets (None: CIFAR-10's 50,000 / 10,000)."""
+    from .. import flops, models
+    from ..data import DATASETS
+
+    spec = DATASETS[config.dataset]
+    shape, classes = spec.image_shape, len(spec.class_names)
+    ntr, nte = flops.split_sizes(config.dataset, n_train, n_test, config.n_train, config.n_test)
+
+    def build_fast():  # as run()'s build_fast: regularisers and Cutout add no convolution
+        from .. import fast_recipe
+
+        model = models.cifar10_vgg(shape, classes, augmentation=config.augmentation)
+        if config.kernel_l2:
+            fast_recipe.kernel_l2(model, config.kernel_l2)
+        if config.cutout:
+            model = fast_recipe.insert_after_augmentation(model, fast_recipe.Cutout(config.cutout))
+        return model
+
+    per_seed = flops.fit_seed_eval_images(
+        ntr, nte, config.epochs, evaluate_train=True, test_time_flip=config.test_time_flip,
+        tta_views=2 * len(config.tta_shifts),
+        finalize_images=min(config.bn_images, ntr) if config.ema_momentum is not None else 0)
+    work = [flops.Work(f"cifar10_vgg(augmentation={config.augmentation}) fast recipe", build_fast,
+                       train_images=len(config.seeds) * config.epochs * ntr,
+                       eval_images=len(config.seeds) * per_seed)]
+    if config.baseline_epochs:
+        work.append(flops.Work(
+            "cifar10_vgg(augmentation=lecture) lecture recipe",
+            lambda: models.cifar10_vgg(shape, classes, augmentation="lecture"),
+            train_images=config.baseline_epochs * ntr,
+            eval_images=flops.fit_seed_eval_images(ntr, nte, config.baseline_epochs,
+                                                   test_time_flip=True, keep_predictions=False)))
+    return work
+
+
 def run(config: Config, ctx) -> dict:
     from .. import evaluation, fast_recipe, models, optimizers, registry, training
     from ..data import Preprocess

@@ -114,6 +114,27 @@ def train_and_measure(config: Config, ctx) -> tuple[dict, list]:
     return out, records
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`train_and_measure` trains and scores (:class:`replication.flops.Work`), from the
+    config alone: the lecture's CNN (with ``config.augmentation``), every seed; its test curve,
+    evaluate on both splits and the saved predictions. Comparing with ``cifar10-aug`` reads that
+    claim's records only (its work is counted in its own result); ``cifar10-aug`` itself plans the
+    same (its augmentation pictures run no convolution). ``n_train``/``n_test``: the loaded
+    dataset's split sizes before the budget's subsets (None: CIFAR-10's 50,000 / 10,000)."""
+    from .. import flops, models
+    from ..data import DATASETS
+
+    b = config.budget
+    spec = DATASETS[config.dataset]
+    ntr, nte = flops.split_sizes(config.dataset, n_train, n_test, b.n_train, b.n_test)
+    per_seed = flops.fit_seed_eval_images(ntr, nte, b.epochs, evaluate_train=True)
+    return [flops.Work(
+        f"cifar10_vgg(augmentation={config.augmentation})",
+        lambda: models.cifar10_vgg(spec.image_shape, len(spec.class_names),
+                                   augmentation=config.augmentation),
+        train_images=len(config.seeds) * b.epochs * ntr, eval_images=len(config.seeds) * per_seed)]
+
+
 def run(config: Config, ctx) -> dict:
     out, records = train_and_measure(config, ctx)
     aug = ctx.prerequisite("cifar10-aug")

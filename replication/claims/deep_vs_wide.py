@@ -24,6 +24,13 @@ class Config:
 PROFILES = {name: Config(seeds=c.seeds) for name, c in depth_width.PROFILES.items()}
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` computes (:class:`replication.flops.Work`): nothing; it reads the
+    ``depth-width`` sweep's table (whose work is counted in that result). Arguments as the other
+    claims'."""
+    return []
+
+
 def run(config: Config, ctx) -> dict:
     sweep = ctx.prerequisite("depth-width").result
     a = sweep["measured"]["analysis"]

@@ -289,6 +289,31 @@ def analyse(rows: list[dict], band: tuple[int, int], seeds) -> dict:
     }
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` trains and scores (:class:`replication.flops.Work`), from the config alone:
+    every network of the grid, one execution per seed: training on the training images less the
+    validation split, the validation pass after every epoch, then evaluate on the test images and
+    on the first ``n_train_eval`` training images. ``n_train``/``n_test``: the loaded dataset's
+    split sizes before the config's subsets (None: CIFAR-10's 50,000 / 10,000)."""
+    from .. import flops
+    from ..data import DATASETS
+
+    spec = DATASETS[config.dataset]
+    ntr, nte = flops.split_sizes(config.dataset, n_train, n_test, config.n_train, config.n_test)
+    n_val = int(round(config.validation_fraction * ntr))  # as make_tuner's validation split
+    fit = ntr - n_val
+    seeds = len(config.seeds)
+    per_seed = config.epochs * n_val + nte + min(config.n_train_eval, fit)
+    design = {"bn_momentum": config.bn_momentum, "flip": config.flip, "head": config.head}
+
+    def work(name):
+        return flops.Work(
+            name, lambda: build_config(name, spec.image_shape, len(spec.class_names), **design),
+            train_images=seeds * config.epochs * fit, eval_images=seeds * per_seed)
+
+    return [work(name) for name in config.grid]
+
+
 def run(config: Config, ctx, distributed=None) -> dict:
     """The sweep; ``distributed`` (a :class:`replication.tuning.Distributed`, from ``--role``) makes
     this process Keras Tuner's chief or one of its workers."""

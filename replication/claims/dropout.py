@@ -50,6 +50,27 @@ def loss_rise(history: dict) -> float:
     return float(losses[-1] - min(losses))
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` trains and scores (:class:`replication.flops.Work`), from the config alone:
+    the MLP without and with dropout, every seed each (test curve, evaluate on both splits, no
+    saved predictions). ``n_train``/``n_test``: the loaded dataset's split sizes before the
+    config's subsets (None: MNIST's 60,000 / 10,000)."""
+    from .. import flops, models
+    from ..data import DATASETS
+
+    spec = DATASETS[config.dataset]
+    ntr, nte = flops.split_sizes(config.dataset, n_train, n_test, config.n_train, config.n_test)
+    per_seed = flops.fit_seed_eval_images(ntr, nte, config.epochs, evaluate_train=True,
+                                          keep_predictions=False)
+
+    def work(name, rate):
+        return flops.Work(name, lambda: models.mlp(spec.image_shape, len(spec.class_names), dropout=rate),
+                          train_images=len(config.seeds) * config.epochs * ntr,
+                          eval_images=len(config.seeds) * per_seed)
+
+    return [work("without_dropout", 0.0), work("with_dropout", config.dropout)]
+
+
 def run(config: Config, ctx) -> dict:
     from .. import models, optimizers, training
     from ..data import Preprocess

@@ -69,6 +69,32 @@ def shuffled_labels(data, seed: int):
     return dc.replace(data, train=Split(data.train.x, data.train.y[perm]))
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` trains and scores (:class:`replication.flops.Work`), from the config alone:
+    per seed the trained network (its test curve and evaluate) and its shuffled-label control (no
+    test curve; evaluate on both splits). The ``cifar10-aug`` models it reads are only built and
+    loaded here (their work is counted in that claim's result). ``n_train``/``n_test``: the loaded
+    dataset's split sizes before the config's subsets (None: CIFAR-10's 50,000 / 10,000)."""
+    from .. import flops, models
+    from ..data import DATASETS
+
+    spec = DATASETS[config.dataset]
+    ntr, nte = flops.split_sizes(config.dataset, n_train, n_test, config.n_train, config.n_test)
+    seeds = len(config.seeds)
+
+    def build():
+        return models.filters_cnn(spec.image_shape, len(spec.class_names), filters=config.filters,
+                                  kernel=config.kernel, stride=config.stride,
+                                  augmentation=config.augmentation)
+
+    trained = flops.fit_seed_eval_images(ntr, nte, config.epochs, keep_predictions=False)
+    control = flops.fit_seed_eval_images(ntr, nte, config.epochs, evaluate_train=True,
+                                         curve_on_test=False, keep_predictions=False)
+    return [flops.Work("filters_cnn trained", build, seeds * config.epochs * ntr, seeds * trained),
+            flops.Work("filters_cnn shuffled_labels", build, seeds * config.epochs * ntr,
+                       seeds * control)]
+
+
 def run(config: Config, ctx) -> dict:
     from .. import hardware, models, optimizers, results, training
     from ..data import Preprocess

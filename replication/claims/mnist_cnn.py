@@ -67,6 +67,30 @@ def train(budget: Budget, seeds, ctx, data, *, pooling: str = "max", folder: str
         folder=folder, evaluate_train=evaluate_train)
 
 
+def planned_cnn(budget: Budget, seeds, dataset: str, *, pooling: str = "max", evaluate_train: bool = True,
+                n_train: int | None = None, n_test: int | None = None, name: str | None = None):
+    """The :class:`replication.flops.Work` of :func:`train` with these arguments: one CNN per seed,
+    its test curve, evaluate (and on the training split where ``evaluate_train``) and the saved
+    predictions; ``n_train``/``n_test`` as in :func:`planned_work`."""
+    from .. import flops, models
+    from ..data import DATASETS
+
+    spec = DATASETS[dataset]
+    ntr, nte = flops.split_sizes(dataset, n_train, n_test, budget.n_train, budget.n_test)
+    per_seed = flops.fit_seed_eval_images(ntr, nte, budget.epochs, evaluate_train=evaluate_train)
+    return flops.Work(
+        name or f"mnist_cnn(pooling={pooling})",
+        lambda: models.mnist_cnn(spec.image_shape, len(spec.class_names), pooling=pooling),
+        train_images=len(seeds) * budget.epochs * ntr, eval_images=len(seeds) * per_seed)
+
+
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` trains and scores (:class:`replication.flops.Work`), from the config alone:
+    the CNN, every seed. ``n_train``/``n_test``: the loaded dataset's split sizes before the
+    budget's subsets (None: MNIST's 60,000 / 10,000)."""
+    return [planned_cnn(config.budget, config.seeds, config.dataset, n_train=n_train, n_test=n_test)]
+
+
 def run(config: Config, ctx) -> dict:
     from .. import training
 

@@ -36,6 +36,23 @@ PROFILES = {
 }
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` trains and scores (:class:`replication.flops.Work`), from the config alone:
+    the MLP, every seed; its test curve, evaluate on both splits and the saved predictions.
+    ``n_train``/``n_test``: the loaded dataset's split sizes before the config's subsets (None:
+    MNIST's 60,000 / 10,000)."""
+    from .. import flops, models
+    from ..data import DATASETS
+
+    spec = DATASETS[config.dataset]
+    ntr, nte = flops.split_sizes(config.dataset, n_train, n_test, config.n_train, config.n_test)
+    per_seed = flops.fit_seed_eval_images(ntr, nte, config.epochs, evaluate_train=True)
+    return [flops.Work(
+        "mlp", lambda: models.mlp(spec.image_shape, len(spec.class_names), dropout=config.dropout),
+        train_images=len(config.seeds) * config.epochs * ntr,
+        eval_images=len(config.seeds) * per_seed)]
+
+
 def run(config: Config, ctx) -> dict:
     from .. import models, optimizers, training
     from ..data import Preprocess

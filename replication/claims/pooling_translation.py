@@ -83,6 +83,36 @@ def mean_drop(curves: dict, shifts) -> float:
     return float(np.mean(drops))
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None,
+                 mlp_seeds: int | None = None) -> list:
+    """What :func:`run` trains and scores (:class:`replication.flops.Work`), from the config alone:
+    the three CNNs, every seed (training, test curve, evaluate, saved predictions), each then
+    classifying the ``2 x (2 max_shift + 1)`` shifted copies of the shift-test images; and the
+    ``mnist-mlp`` models (trained and counted by that claim) classifying the same copies here.
+    ``mlp_seeds``: how many seeds ``mnist-mlp`` trained (None: as many as this config's, as when
+    both run under one profile and ``--seeds``). ``n_train``/``n_test``: the loaded dataset's split
+    sizes before the budget's subsets (None: MNIST's 60,000 / 10,000)."""
+    from .. import flops, models
+    from ..data import DATASETS
+
+    b = config.budget
+    spec = DATASETS[config.dataset]
+    _, nte = flops.split_sizes(config.dataset, n_train, n_test, b.n_train, b.n_test)
+    n_shift = nte if config.n_shift_test is None else min(nte, config.n_shift_test)
+    probe = 2 * (2 * config.max_shift + 1) * n_shift  # images per model: both directions, every shift
+    work = []
+    for variant in VARIANTS:
+        cnn = mnist_cnn.planned_cnn(b, config.seeds, config.dataset, pooling=POOLING[variant],
+                                    evaluate_train=False, n_train=n_train, n_test=n_test,
+                                    name=f"mnist_cnn(pooling={POOLING[variant]}) {variant}")
+        work.append(dataclasses.replace(cnn, eval_images=cnn.eval_images + len(config.seeds) * probe))
+    mlps = len(config.seeds) if mlp_seeds is None else int(mlp_seeds)
+    work.append(flops.Work("mlp (mnist-mlp's) shift probes",
+                           lambda: models.mlp(spec.image_shape, len(spec.class_names)),
+                           train_images=0, eval_images=mlps * probe))
+    return work
+
+
 def run(config: Config, ctx) -> dict:
     from .. import training
     from ..data import Preprocess

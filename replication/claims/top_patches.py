@@ -53,6 +53,35 @@ def probed_layers(model) -> list[str]:
     return list(dict.fromkeys(convs[i] for i in picks))
 
 
+def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
+    """What :func:`run` computes (:class:`replication.flops.Work`), from the config alone: nothing
+    is trained (``cifar10-aug`` trained the models, counted in its result); per seed, the trained
+    and the untrained network each run the searched test images up to each probed layer (one
+    Work per probed layer: the network up to it). ``n_train`` is unused; ``n_test``: the loaded
+    dataset's test split size before ``config.n_test`` (None: CIFAR-10's 10,000)."""
+    from .. import flops
+    from ..data import DATASETS
+
+    spec = DATASETS[config.dataset]
+    _, nte = flops.split_sizes(config.dataset, n_train, n_test, None, config.n_test)
+
+    def probe(index: int):
+        def build():
+            import keras
+
+            from .. import models
+
+            # cifar10-aug's network (its augmentation layer runs no convolution).
+            model = models.cifar10_vgg(spec.image_shape, len(spec.class_names), augmentation="lecture")
+            names = probed_layers(model)
+            return keras.Model(model.inputs, model.get_layer(names[index]).output)
+        return build
+
+    # cifar10_vgg has six conv layers: probed_layers picks three (the first, fourth and last).
+    return [flops.Work(f"cifar10_vgg up to probed conv layer {i + 1} of 3", probe(i), train_images=0,
+                       eval_images=2 * len(config.seeds) * nte) for i in range(3)]
+
+
 def run(config: Config, ctx) -> dict:
     from .. import hardware, models, training
     from ..data import Preprocess
