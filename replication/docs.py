@@ -31,12 +31,14 @@ def claims_table(results_dir: Path | None = None) -> str:
     store = results.Store(results_dir or results.REFERENCE_DIR)
     lines = [
         "| claim | the lecture says | lecture | pre-registered test | reproduced (mean ± std, n) | "
-        "p (one-sided) | sanity gate | profile | verdict |",
+        "p that decided the row (one-sided, Holm-adjusted; raw) | sanity gate | profile | verdict |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for claim in registry.CLAIMS.values():
         result = _best_result(store, claim)
-        lecture = format_value(claim, claim.expected) if claim.lecture_value else "—"
+        lecture = (format_value(claim, claim.expected) if claim.lecture_value
+                   else f"— (our target: {format_value(claim, claim.expected)})" if claim.test.kind == "level"
+                   else "—")
         criterion = verdicts.criterion_text(claim)
         if result is None:
             lines.append(f"| `{claim.id}` | {claim.statement} | {lecture} | {criterion} | — | — | — | — | "

@@ -230,6 +230,7 @@ CLAIMS: dict[str, Claim] = {
             dataset="mnist",
             metric="error_ratio",
             metric_label="MLP test errors / CNN test errors, paired by seed",
+            quantity="test errors of the MLP / of the CNN, paired by seed (a ratio)",
             expected=2.0,
             criterion="greater_than",
             tolerance=0.0,
@@ -276,6 +277,7 @@ CLAIMS: dict[str, Claim] = {
                 "CNN subsampled by stride 2 without the max, minus that of the max-pooled CNN, "
                 "paired by seed"
             ),
+            quantity="accuracy drop on shifted digits, stride-2 subsampling minus max-pooling (points)",
             expected=0.0,
             criterion="greater_than",
             tolerance=0.0,
@@ -328,6 +330,7 @@ CLAIMS: dict[str, Claim] = {
                 "rise of the test loss from its lowest value to the last epoch, without dropout minus "
                 "with dropout, paired by seed"
             ),
+            quantity="test-loss rise from its minimum, without minus with dropout (cross-entropy, nats)",
             expected=0.0,
             criterion="greater_than",
             tolerance=0.0,
@@ -351,7 +354,9 @@ CLAIMS: dict[str, Claim] = {
                         "every seed"),
                    Gate("train_accuracy_with_dropout", 0.97, "training accuracy with dropout, every seed")),
             also_judged=(StatTest("gap_reduction", "train-test accuracy gap without dropout minus with, "
-                                  "paired by seed", 0.0, min_effect=0.002),),
+                                  "paired by seed", 0.0, min_effect=0.002,
+                                  quantity="train-test accuracy gap, without minus with dropout "
+                                           "(accuracy as a fraction)"),),
             reported=("test_loss_rise_without_dropout", "test_loss_rise_with_dropout",
                       "gap_without_dropout", "gap_with_dropout"),
             pilot_seeds=(0, 1),
@@ -390,6 +395,8 @@ CLAIMS: dict[str, Claim] = {
                 "rise of the test loss from its lowest value to the last epoch, without "
                 "augmentation minus with (cifar10-aug: same images, epochs and seeds), paired by seed"
             ),
+            quantity="test-loss rise from its minimum, without minus with augmentation (cross-entropy, "
+                     "nats)",
             expected=0.0,
             criterion="greater_than",
             tolerance=0.0,
@@ -419,7 +426,9 @@ CLAIMS: dict[str, Claim] = {
                    Gate("aug_train_accuracy", 0.40, "training accuracy with augmentation (cifar10-aug), "
                         "every seed")),
             also_judged=(StatTest("gap_vs_aug", "train-test accuracy gap without augmentation minus with, "
-                              "paired by seed", 0.0, min_effect=0.02),),
+                              "paired by seed", 0.0, min_effect=0.02,
+                              quantity="train-test accuracy gap, without minus with augmentation "
+                                       "(accuracy as a fraction)"),),
             reported=("test_loss_rise", "aug_test_loss_rise", "train_test_gap", "aug_train_test_gap"),
             requires=("cifar10-aug",),
             figures=("cifar10_images", "cifar10_aug_curves"),
@@ -565,6 +574,7 @@ CLAIMS: dict[str, Claim] = {
                 "Spearman rho of test accuracy (mean over seeds) against depth, over the depth "
                 "series of 2-11 conv layers all with about 145k parameters"
             ),
+            quantity="Spearman rho of mean test accuracy against depth (-1 to 1)",
             expected=0.0,
             criterion="greater_than",
             tolerance=0.0,
@@ -638,6 +648,7 @@ CLAIMS: dict[str, Claim] = {
                 "conv layers, wider convolutions or wider fully connected layers) with the best mean "
                 "validation accuracy, paired by seed; all at about 145k parameters"
             ),
+            quantity="test accuracy of the 11-layer network minus the best shallow one (points)",
             expected=0.0,
             criterion="greater_than",
             tolerance=0.0,
@@ -689,6 +700,8 @@ CLAIMS: dict[str, Claim] = {
                 "trained network vs the same network trained on shuffled labels (same images, "
                 "budget and seed)"
             ),
+            quantity=("Vargha-Delaney A of spectral concentration, trained vs shuffled labels (0 to 1; "
+                      "0.5: no difference)"),
             expected=0.5,
             criterion="greater_than",
             tolerance=0.0,
@@ -719,6 +732,8 @@ CLAIMS: dict[str, Claim] = {
             also_judged=(StatTest("colour_vs_shuffled", "Vargha-Delaney A of the first layer's colour share "
                               "(colour blobs), trained vs shuffled-label control", 0.5, min_effect=0.21,
                               method="given", p_metrics=("colour_p_greater", "colour_p_less"),
+                              quantity="Vargha-Delaney A of colour share, trained vs shuffled labels (0 to "
+                                       "1; 0.5: no difference)",
                               method_label="one-sided Mann-Whitney over the filters of each seed; the "
                                            "largest p over seeds"),),
             reported=("structure_vs_init", "orientation_vs_shuffled", "colour_vs_init",
@@ -760,6 +775,7 @@ CLAIMS: dict[str, Claim] = {
                 "filters), trained network minus the same network untrained (same seed, same "
                 "receptive fields)"
             ),
+            quantity="top-9 label purity of the last conv layer, trained minus untrained (fraction of 9)",
             expected=0.0,
             criterion="greater_than",
             tolerance=0.0,

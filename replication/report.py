@@ -72,7 +72,11 @@ class Entry:
     @property
     def lecture(self) -> str:
         value = format_value(self.claim, self.claim.expected)
-        return value if self.claim.lecture_value else f"— (our threshold: {value})"
+        if self.claim.lecture_value:
+            return value
+        if self.claim.test.kind == "level":
+            return f"— (our target: {value})"
+        return "— (the lecture gives no number; the test is in the next rows)"
 
     @property
     def reproduced(self) -> str:
@@ -104,7 +108,7 @@ class Entry:
             ("lecture", self.lecture),
             ("reproduced (mean ± std, n seeds)", self.reproduced),
             ("pre-registered test", verdicts.criterion_text(c)),
-            ("p (one-sided)", p),
+            ("p that decided (one-sided, Holm-adjusted; raw)", p),
             ("sanity gate", "; ".join(f"{g.label} >= {g.at_least:g}" for g in c.gates) or "—"),
             ("gate result", gate),
             ("verdict", self.verdict_line),
@@ -114,7 +118,7 @@ class Entry:
         detail = (self.result or {}).get("verdict_detail") or {}
         for also in detail.get("also", []):
             rows.append((f"judged beside: {also['label']}",
-                         f"{also['verdict']}: mean {also['mean']:.4g}, p {display.p_text(also['p_value'])}"))
+                         display.also_text(c, also, self.result.get("summary"))))
         reported = [m for m in c.reported if self.result and m in self.result.get("summary", {})]
         if reported:
             rows.append(("reported beside", "; ".join(
@@ -407,8 +411,8 @@ def _overview_rows(report: Report):
         yield e, (f"{e.claim.id}{ds}", e.lecture, e.reproduced, p, e.verdict_line, e.wall_time)
 
 
-OVERVIEW_HEADER = ("claim", "lecture", "reproduced (mean ± std, n)", "p (one-sided)", "verdict",
-                   "wall time")
+OVERVIEW_HEADER = ("claim", "lecture", "reproduced (mean ± std, n)",
+                   "p that decided (one-sided, Holm-adjusted; raw)", "verdict", "wall time")
 
 
 def render_markdown(report: Report, figure_links: dict[Path, str] | None = None) -> str:

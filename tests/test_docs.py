@@ -148,3 +148,48 @@ def test_rejudge_rewrites_only_verdicts_of_fresh_results_and_lists_the_stale(tmp
     assert json.loads(mlp_vs_cnn.read_text())["verdict"] == verdicts.INDICATIVE
     assert json.loads(dropout.read_text()) == stale  # a stale result is listed, never re-judged
     assert docs.rejudge(root, log=lambda *a: None)["changed"] == []
+
+
+def _judged_result(claim_id, values, seeds=(3, 4, 5), **summary):
+    from replication import registry, verdicts
+
+    claim = registry.get(claim_id)
+    s = {claim.metric: verdicts.summarize(values),
+         **{g.metric: verdicts.summarize([1.0] * len(values)) for g in claim.gates},
+         **{k: verdicts.summarize(v) for k, v in summary.items()}}
+    v = verdicts.judge(claim, s, profile="quick", dataset=claim.dataset, synthetic=False,
+                       seeds=len(seeds), seed_ids=list(seeds))
+    return claim, {"summary": s, "verdict_detail": v, "verdict": v["verdict"], "n": len(seeds),
+                   "seeds": list(seeds), "registry_entry": v["registry_entry"], "claim": claim_id}
+
+
+def test_the_p_column_shows_the_p_that_decided_with_its_direction_raw_and_adjusted():
+    import dataclasses
+
+    from replication import display, verdicts
+
+    # Reversed: the reverse p decides; judged alone, Holm over 11 = 11 x raw.
+    claim, result = _judged_result("mlp-vs-cnn", [1.0, 1.5, 0.5])
+    _, p, _ = display.test_cells(claim, result)
+    raw = result["verdict_detail"]["test"]["p_raw"]
+    assert p == f"{display.p_text(11 * raw)} (reverse; raw {display.p_text(raw)}, Holm)"
+    # Shown, not judged (its seeds repeat a pilot's): the raw p with its direction, and the row.
+    claim, result = _judged_result("mlp-vs-cnn", [3.0, 2.5, 3.5], seeds=(0, 1, 2))
+    piloted = dataclasses.replace(claim, pilot_seeds=(0,))
+    result["verdict_detail"] = verdicts.judge(piloted, result["summary"], profile="quick", dataset="mnist",
+                                              synthetic=False, seeds=3, seed_ids=[0, 1, 2])
+    p = display.test_cells(piloted, result)[1]
+    assert p.startswith("none decided (row P); raw 0.037 (lecture's direction)")
+
+
+def test_a_level_row_shows_the_mean_s_one_sided_bound_beside_its_threshold_and_a_comparative_row_its_unit():
+    from replication import display
+
+    claim, result = _judged_result("mnist-cnn", [0.9942, 0.9935, 0.9950])
+    reproduced, p, _ = display.test_cells(claim, result)
+    assert reproduced.startswith("99.42 ± 0.08% (n=3); one-sided 95% lower bound 99.30% vs threshold 99.34%")
+    assert p == "—"
+    claim, result = _judged_result("cifar10-noaug", [0.1, 0.2, 0.15], gap_vs_aug=[0.3, 0.31, 0.32])
+    reproduced, p, _ = display.test_cells(claim, result)
+    assert reproduced == f"{claim.quantity}: 0.15 ± 0.05 (n=3)" and "nats" in reproduced
+    assert "; beside, train-test accuracy gap, without minus with augmentation" in p

@@ -67,3 +67,22 @@ def test_the_bench_targets_are_the_notebooks_own_final_accuracies():
     for key, curve in finals.items():
         assert registry.BENCH_TARGETS[key] == pytest.approx(float(curve["val_accuracy"].iloc[-1])), key
     assert registry.BENCH_TARGETS["cifar10"] == registry.CLAIMS["cifar10-aug"].expected
+
+
+def test_every_judged_effect_test_names_its_statistic_and_unit():
+    """A comparative row in the README and the report says what was measured and in what unit
+    (issue #23: "0.1167 ± 0.12" alone said neither)."""
+    for claim in CLAIMS.values():
+        if claim.structure_only:
+            continue
+        for test in (claim.test, *claim.also_judged):
+            if test.kind == "effect":
+                assert test.quantity and "(" in test.quantity, (claim.id, test.metric)
+
+
+def test_the_family_is_every_judged_effect_test_and_no_level_claim():
+    expected = [f"{c.id}:{t.metric}" for c in CLAIMS.values() if not c.structure_only
+                for t in (c.test, *c.also_judged) if t.kind == "effect"]
+    assert list(registry.EFFECT_FAMILY) == expected and len(expected) == len(set(expected)) == 11
+    levels = {c.id for c in CLAIMS.values() if c.criterion == "at_least"}
+    assert not {key.split(":")[0] for key in registry.EFFECT_FAMILY} & levels
