@@ -37,6 +37,7 @@ class Driver:
 DRIVERS = {
     "depth_diagnosis.py": Driver("depth_diagnosis.json", "DEPTH_DIAGNOSIS.md", 300),
     "tune_cifar10_fast.py": Driver("cifar10_fast_tuning.json", "CIFAR10_FAST_TUNING.md", 300),
+    "dropout_pilot.py": Driver("dropout_pilot.json", "DROPOUT_PILOT.md", 300),
 }
 
 
@@ -173,7 +174,21 @@ def _check_tune_smoke(out: Path) -> None:
     assert "It is row 1, `lr0.05-l2x4`" in page  # the chosen-recipe block found the trial
 
 
-SMOKE_CHECKS = {"depth_diagnosis.py": _check_depth_smoke, "tune_cifar10_fast.py": _check_tune_smoke}
+def _check_dropout_smoke(out: Path) -> None:
+    data = json.loads(out.read_text())
+    assert {"runs", "reproduced_by"} <= set(data)
+    assert [(r["regime"], r["seed"], r["n_train"], r["n_val"]) for r in data["runs"]] == [
+        ("smoke-300", 0, 300, 100), ("smoke-200", 0, 200, 100)]
+    for r in data["runs"]:
+        assert len(r["val_loss_per_epoch"]) == 1 and r["val_loss_rise"] == 0.0
+        assert 0.0 <= r["train_accuracy"] <= 1.0 and r["params"] == 932_362
+    assert _commit_exists(data["reproduced_by"]["commit"])
+    page = out.with_suffix(".md").read_text()
+    assert "| smoke-300 | 300 | 0 |" in page and "Chosen by the pilot's rule" in page
+
+
+SMOKE_CHECKS = {"depth_diagnosis.py": _check_depth_smoke, "tune_cifar10_fast.py": _check_tune_smoke,
+                "dropout_pilot.py": _check_dropout_smoke}
 
 
 @pytest.mark.slow
@@ -271,3 +286,20 @@ def test_depth_page_regenerates_from_its_log(tmp_path):
         assert depth._settings_diff(r["design_settings"], depth.DESIGNS[r["design"]]) == {}
         assert tuple(r[k] for k in ("family", "depth", "width", "fc_width", "fc_layers")) == \
             depth.DESIGNS[r["design"]].configs[r["config"]]
+
+
+@pytest.mark.slow
+def test_dropout_pilot_page_regenerates_from_its_log(tmp_path):
+    """DROPOUT_PILOT.md's tables are what 'table --write' makes of the committed log, every run's
+    regime is the driver's, and its seeds are the dropout claim's registered pilot seeds."""
+    from replication import registry
+
+    pilot = _load("dropout_pilot.py")
+    page = tmp_path / "page.md"
+    shutil.copy(BENCH / "DROPOUT_PILOT.md", page)
+    data = pilot.load_log(BENCH / "dropout_pilot.json")
+    pilot.write_page(data, page)
+    assert page.read_text() == (BENCH / "DROPOUT_PILOT.md").read_text()
+    for r in data["runs"]:
+        assert r["settings"] == dataclasses.asdict(pilot.REGIMES[r["regime"]])
+    assert {r["seed"] for r in data["runs"]} == set(registry.get("dropout").pilot_seeds)

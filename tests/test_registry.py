@@ -86,3 +86,21 @@ def test_the_family_is_every_judged_effect_test_and_no_level_claim():
     assert list(registry.EFFECT_FAMILY) == expected and len(expected) == len(set(expected)) == 11
     levels = {c.id for c in CLAIMS.values() if c.criterion == "at_least"}
     assert not {key.split(":")[0] for key in registry.EFFECT_FAMILY} & levels
+
+
+def test_every_pilot_names_its_committed_driver_and_log():
+    """A claim whose design a pilot chose records the pilot's seeds and where its driver and log
+    are committed; each benchmarks/ path it names exists."""
+    import re
+
+    from conftest import REPO
+
+    piloted = {c.id for c in CLAIMS.values() if c.pilot_seeds}
+    assert {"depth-width", "deep-vs-wide", "cifar10-fast", "dropout"} <= piloted
+    for claim in CLAIMS.values():
+        assert bool(claim.pilot_seeds) == bool(claim.pilot), claim.id
+        paths = re.findall(r"benchmarks/[\w.]+\.(?:py|json|md)", claim.pilot)
+        if claim.pilot_seeds:
+            assert any(p.endswith(".py") for p in paths) and any(p.endswith(".json") for p in paths), claim.id
+        for path in paths:
+            assert (REPO / path).is_file(), (claim.id, path)
