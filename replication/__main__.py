@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        "regenerate the README tables")
     p.add_argument("--profile", choices=PROFILES, default="quick")
     p.add_argument("--results-dir", type=Path, help="results to publish (default: ./results)")
+    p = sub.add_parser("count-work", help="give saved results made before work was counted their "
+                                          "counted FLOPs and efficiency (no training)")
+    p.add_argument("--results-dir", type=Path,
+                   help="default: $REPLICATION_RESULTS_DIR or ./results ('reference' for the committed run)")
     p = sub.add_parser("bench", help="benchmarks: throughput, memory, time to the notebooks' "
                                      "accuracy (writes benchmarks/bench.json and BENCH.md)")
     p.add_argument("--data-dir", type=Path, help="as for run")
@@ -437,6 +441,11 @@ def main(argv=None) -> int:
             return cmd_run(args, log, list(registry.CLAIMS))
         if args.command == "figures":
             return cmd_figures(args, log)
+        if args.command == "count-work":
+            from .runner import add_counted_work
+
+            add_counted_work(_results_dir(args), log=log)
+            return 0
         if args.command == "readme":
             return cmd_readme(args, log)
         if args.command == "rejudge":

@@ -72,22 +72,38 @@ def at_reference_speed(seconds: float, result: dict) -> float | None:
 OWN_BUDGET = ("cifar10-fast",)
 
 
+def display_minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def runtime_table(results_dir: Path | None = None) -> str:
+    """Measured wall time of each committed result beside the time its counted FLOPs take at the
+    run's own matmul rate (``work``, issue #21: efficiency = the one over the other), and scaled
+    to a 100 GFLOP/s machine."""
     store = results.Store(results_dir or results.REFERENCE_DIR)
-    lines = [f"| profile | claim | seeds | wall time | ≈ on a {REFERENCE_GFLOPS:.0f} GFLOP/s CPU | precision | "
-             "hardware | commit |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [f"| profile | claim | seeds | wall time | at the limit (efficiency) | "
+             f"≈ on a {REFERENCE_GFLOPS:.0f} GFLOP/s CPU | precision | hardware | commit |",
+             "|---|---|---|---|---|---|---|---|---|"]
     rows = [r for _, r in store.all_results()]
     if not rows:
         return "No reference run yet."
     rows.sort(key=lambda r: (PROFILE_ORDER.index(r["profile"]) if r["profile"] in PROFILE_ORDER else 9,
                              list(registry.CLAIMS).index(r["claim"]) if r["claim"] in registry.CLAIMS else 99))
     totals: dict[tuple[str, bool], list[float]] = {}
+    limits: dict[tuple[str, bool], float] = {}
     for r in rows:
         reused = float(r.get("reused_runs_wall_time_s") or 0.0)
         seconds = r["wall_time_s"] + reused
         scaled = at_reference_speed(seconds, r)
         total = totals.setdefault((r["profile"], r["claim"] in OWN_BUDGET), [0.0, 0.0, 0])
+        work = r.get("work") or {}
+        limit = work.get("seconds_at_limit")
+        if limit is not None:
+            limits[(r["profile"], r["claim"] in OWN_BUDGET)] = (
+                limits.get((r["profile"], r["claim"] in OWN_BUDGET), 0.0) + limit)
+        limit_text = ("—" if limit is None else
+                      f"{display_minutes(limit)} ({work['efficiency']:.2f})" if work.get("efficiency")
+                      else display_minutes(limit))
         total[0] += seconds
         if scaled is not None:
             total[1] += scaled
@@ -95,14 +111,17 @@ def runtime_table(results_dir: Path | None = None) -> str:
         commit = (r["provenance"]["git"].get("commit") or "?")[:8]
         note = f" (of which {reused / 60:.1f} min in runs reused from an earlier invocation)" if reused > 0 else ""
         lines.append(f"| {r['profile']} | `{r['claim']}` ({r['dataset']}) | {r['n']} | "
-                     f"{seconds / 60:.1f} min{note} | "
+                     f"{seconds / 60:.1f} min{note} | {limit_text} | "
                      f"{'—' if scaled is None else f'{scaled / 60:.0f} min'} | {precision_text(r['provenance'])} | "
                      f"{hardware_text(r['provenance']['hardware'])} | {commit} |")
     for (profile, own), (total, scaled, n_scaled) in totals.items():
         what = (f"**{', '.join(OWN_BUDGET)}** (its own budget)" if own
                 else "**all of the above**" + (f" but {', '.join(OWN_BUDGET)}" if (profile, True) in totals else ""))
         scaled_text = f"**{scaled / 60:.0f} min** ({n_scaled} claim{'s' if n_scaled != 1 else ''} calibrated)" if n_scaled else ""
-        lines.append(f"| {profile} | {what} | | **{total / 60:.1f} min** | {scaled_text} | | | |")
+        limit = limits.get((profile, own))
+        limit_text = "" if limit is None else f"**{display_minutes(limit)}**"
+        lines.append(f"| {profile} | {what} | | **{total / 60:.1f} min** | {limit_text} | {scaled_text} "
+                     "| | | |")
     return "\n".join(lines)
 
 

@@ -277,6 +277,41 @@ def work_speed(total_flops: float, seconds: float, provenance: dict, precision: 
             "efficiency": flops.efficiency(total_flops, seconds, rate)}
 
 
+def add_counted_work(results_dir: Path, log=print) -> list[str]:
+    """Give every saved result that lacks one its counted work (``work``: the FLOPs its config
+    plans on the real data, its efficiency from its own wall time and calibration), as a run of
+    today's code records it; results made by another config than today's, or on synthetic data,
+    are listed and left alone. Nothing is retrained and no number is changed. Returns the names
+    of the results written."""
+    store = results.Store(results_dir)
+    written = []
+    for path, result in store.all_results():
+        name = f"{result['profile']}/{result['dataset']}/{result['claim']}"
+        if result.get("work") or result["claim"] not in registry.CLAIMS:
+            continue
+        if (result.get("measured") or {}).get("data", {}).get("synthetic"):
+            log(f"{name}: synthetic data, left alone")
+            continue
+        config = make_config(result["claim"], result["profile"], result["dataset"], result["seeds"])
+        precision = result.get("precision", "float32")
+        if config_fingerprint(result["claim"], config, bool(result.get("deterministic")),
+                              precision) != result.get("fingerprint"):
+            log(f"{name}: made by another config than today's, left alone")
+            continue
+        counted = estimate.planned_flops(result["claim"], config)
+        if counted is None:
+            continue
+        work = {"flops": counted, "estimate_s": None, "precision": precision,
+                "counted_after_the_run": True}
+        work.update(work_speed(counted["total"], estimate.compute_seconds(result),
+                               result["provenance"], precision))
+        results.atomic_write_json(Path(path), {**result, "work": work})
+        written.append(name)
+        log(f"{name}: {counted['total'] / 1e12:,.1f} TFLOP, efficiency "
+            f"{work['efficiency'] if work['efficiency'] is None else round(work['efficiency'], 3)}")
+    return written
+
+
 def last_efficiency(claim_id: str, profile: str, stores) -> tuple[float | None, str, str | None]:
     """The efficiency of the last known run of this claim and profile: (value, where from, its
     precision: the rate it is a share of). Each
@@ -290,13 +325,13 @@ def last_efficiency(claim_id: str, profile: str, stores) -> tuple[float | None, 
         if result is None:
             continue
         where = f"{label}, {result.get('precision', 'float32')}"
-        stored = (result.get("work") or {}).get("efficiency")
-        if stored:
-            return stored, where, result.get("precision", "float32")
         config = make_config(claim_id, profile, result["dataset"], result["seeds"])
         if config_fingerprint(claim_id, config, bool(result.get("deterministic")),
                               result.get("precision", "float32")) != result.get("fingerprint"):
             continue
+        stored = (result.get("work") or {}).get("efficiency")
+        if stored:
+            return stored, where, result.get("precision", "float32")
         counted = estimate.planned_flops(claim_id, config)
         if counted and counted["total"]:
             e = flops.efficiency(counted["total"], estimate.compute_seconds(result),

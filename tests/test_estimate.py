@@ -74,3 +74,18 @@ def test_a_trained_result_records_its_counted_work_and_the_estimate_made_before(
     assert work["seconds_at_limit"] == pytest.approx(work["flops"]["total"] / (rate * 1e9))
     assert work["efficiency"] == pytest.approx(
         work["flops"]["total"] / (result["wall_time_s"] * rate * 1e9))
+
+
+def test_every_committed_result_carries_the_work_todays_plan_counts():
+    """The committed results' counted work is what today's planned_work gives for their config
+    (regenerate with `python -m replication count-work --results-dir reference` when it changes),
+    and its efficiency is FLOPs over the run's compute time and own matmul rate."""
+    for _, result in Store(REFERENCE_DIR).all_results():
+        work = result["work"]
+        config = runner.make_config(result["claim"], result["profile"], result["dataset"],
+                                    result["seeds"])
+        assert work["flops"] == estimate.planned_flops(result["claim"], config), result["claim"]
+        if work["flops"]["total"]:
+            assert work["efficiency"] == pytest.approx(flops.efficiency(
+                work["flops"]["total"], estimate.compute_seconds(result),
+                estimate.matmul_rate(result))), result["claim"]
