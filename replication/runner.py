@@ -179,7 +179,7 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
         verdict = verdicts.judge(claim, summary, profile=profile, dataset=ds,
                                  synthetic=bool(data_info.get("synthetic")),
                                  verified=bool(data_info.get("verified_checksums", False)),
-                                 seeds=len(config.seeds))
+                                 seeds=len(config.seeds), seed_ids=config.seeds)
         result = {
             "claim": claim_id,
             "dataset": ds,
