@@ -69,6 +69,15 @@ def mnist_cnn(input_shape=(28, 28, 1), num_classes: int = 10, pooling: str = "ma
     return model
 
 
+# The augmentation layers' dtype policy, whatever the global one (issue #24). Under mixed_bfloat16
+# they would compute in bfloat16, and TensorFlow's ImageProjectiveTransformV3 (RandomTranslation,
+# RandomRotation, RandomZoom) has GPU kernels for float16/32/64 and integers but not bfloat16
+# (TensorFlow 2.21's kernel registry): on a GPU each batch would go to the CPU and back. In float32 the random draws (float32 in every case) and, for
+# flips and nearest-pixel shifts (the flip_translate recipe), the images that reach the first
+# convolution are bit for bit those of bfloat16 layers; bilinear rotation and zoom (the lecture's)
+# now interpolate in float32 before the cast. Under the float32 policy nothing changes.
+AUGMENTATION_DTYPE = "float32"
+
 # The lecture's ImageDataGenerator(rotation_range=30, horizontal_flip=True, width_shift_range=0.2,
 # height_shift_range=0.2, zoom_range=0.25), whose fill_mode defaults to "nearest".
 CIFAR10_LECTURE_AUGMENTATION = {
@@ -88,24 +97,30 @@ def cifar10_augmentation(kind: str = "lecture"):
     pixel. ``"flip_translate"``: horizontal flip and a shift of up to 4 pixels (1/8 of the side),
     rounded to whole pixels and filled by reflection: the usual "flip and pad-crop" of fast CIFAR-10
     recipes. Inside a model, these layers run on the accelerator and are the identity at inference.
+
+    They compute in float32 whatever the global dtype policy (:data:`AUGMENTATION_DTYPE`).
     """
     import keras
     from keras import layers
 
+    f32 = {"dtype": AUGMENTATION_DTYPE}
     if kind == "lecture":
         a = CIFAR10_LECTURE_AUGMENTATION
         fill = a["fill_mode"]
         transforms = [
-            layers.RandomRotation(a["rotation_deg"] / 360, fill_mode=fill),  # factor: fraction of 2 pi
-            layers.RandomFlip("horizontal"),
-            layers.RandomTranslation(a["shift"], a["shift"], fill_mode=fill),
+            # factor: a fraction of 2 pi
+            layers.RandomRotation(a["rotation_deg"] / 360, fill_mode=fill, **f32),
+            layers.RandomFlip("horizontal", **f32),
+            layers.RandomTranslation(a["shift"], a["shift"], fill_mode=fill, **f32),
             # ImageDataGenerator draws the x and y zoom independently, so both factors are given.
-            layers.RandomZoom((-a["zoom"], a["zoom"]), (-a["zoom"], a["zoom"]), fill_mode=fill),
+            layers.RandomZoom((-a["zoom"], a["zoom"]), (-a["zoom"], a["zoom"]), fill_mode=fill,
+                              **f32),
         ]
     elif kind == "flip_translate":
         transforms = [
-            layers.RandomFlip("horizontal"),
-            layers.RandomTranslation(4 / 32, 4 / 32, fill_mode="reflect", interpolation="nearest"),
+            layers.RandomFlip("horizontal", **f32),
+            layers.RandomTranslation(4 / 32, 4 / 32, fill_mode="reflect", interpolation="nearest",
+                                     **f32),
         ]
     else:
         raise ValueError(f"unknown augmentation {kind!r}; choose 'lecture' or 'flip_translate'")
@@ -267,7 +282,7 @@ def depth_width_cnn(depth: int, width: int, fc_width: int = 128, fc_layers: int 
     model = keras.Sequential(name=name or f"cnn_d{depth}_w{width}_fc{fc_layers}x{fc_width}")
     model.add(keras.Input(shape=input_shape))
     if flip:
-        model.add(layers.RandomFlip("horizontal"))
+        model.add(layers.RandomFlip("horizontal", dtype=AUGMENTATION_DTYPE))
     pools = pool_positions(depth)
     for i in range(depth):
         model.add(layers.Conv2D(width, 3, padding="same", activation="relu"))
