@@ -17,6 +17,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from .evaluation import predict
+
 # The layer that models.cifar10_augmentation names; Cutout goes right after it.
 AUGMENTATION_LAYER = "augmentation"
 
@@ -183,8 +185,7 @@ def predict_views(model, x: np.ndarray, views, batch_size: int = 500) -> dict:
     for flip, dy, dx in views:
         xv = x[:, :, ::-1, :] if flip else x
         xv = np.ascontiguousarray(shift_reflect(xv, int(dy), int(dx)))
-        out[(bool(flip), int(dy), int(dx))] = np.asarray(
-            model.predict(xv, batch_size=batch_size, verbose=0), dtype="float32")
+        out[(bool(flip), int(dy), int(dx))] = predict(model, xv, batch_size)
     return out
 
 

@@ -87,7 +87,12 @@ def strategy():
     TensorFlow: ``MirroredStrategy`` over all visible GPUs, the default strategy on a CPU.
     JAX: ``keras.distribution.DataParallel`` over all devices, set globally with
     ``keras.distribution.set_distribution``; returns None, because Keras Tuner 1.4 takes only
-    ``tf.distribute`` strategies.
+    ``tf.distribute`` strategies. :func:`set_strategy` chooses another (tests: two logical CPUs).
+
+    Every visible GPU (issue #24): one process trains on all of them. For Keras Tuner workers on
+    one host, give each its own GPU before it starts (``CUDA_VISIBLE_DEVICES=<i>``, README "The
+    depth sweep on many machines"): the sweep's networks are small, so a trial per GPU keeps
+    every GPU busier than one trial mirrored over all of them.
     """
     global _STRATEGY
     if _STRATEGY is not None:
@@ -107,6 +112,93 @@ def strategy():
         if len(devices) > 1 and keras.distribution.distribution() is None:
             keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
     return None
+
+
+def set_strategy(chosen) -> None:
+    """Use ``chosen`` instead of :func:`strategy`'s choice, from now on in this process.
+
+    TensorFlow: a ``tf.distribute`` strategy (e.g. ``MirroredStrategy(["/cpu:0", "/cpu:1"])`` over
+    two logical CPU devices, as ``tests/test_multi_device.py`` runs the multi-device path without a
+    GPU). JAX: a ``keras.distribution.Distribution`` (set globally) or None for none.
+    """
+    global _STRATEGY
+    if backend() == "jax":
+        import keras
+
+        keras.distribution.set_distribution(chosen)
+        _STRATEGY = None
+        return
+    _STRATEGY = chosen
+
+
+def replicas() -> int:
+    """How many replicas a training step runs on: the TensorFlow strategy's replicas in sync, the
+    devices of the JAX distribution; 1 on one device."""
+    s = strategy()
+    if s is not None:
+        return int(getattr(s, "num_replicas_in_sync", 1))
+    if backend() == "jax":
+        import keras
+
+        d = keras.distribution.distribution()
+        return int(len(d.device_mesh.devices.flatten())) if d is not None else 1
+    return 1
+
+
+def batch_multiple() -> int:
+    """What every batch's size must be a multiple of (issue #24): the device count of a JAX
+    ``DataParallel``, whose batches are split evenly across devices (an uneven one raises
+    ``IndivisibleError``; keras-team/keras#21167), else 1 (``tf.distribute`` splits a batch
+    unevenly itself). :class:`epochs.ShuffledBatches` and :mod:`evaluation` apply the rule."""
+    return replicas() if backend() == "jax" else 1
+
+
+def per_replica_variable(variable) -> list:
+    """The per-replica copies of a Keras variable under a ``tf.distribute`` strategy (one copy
+    elsewhere): a ``MirroredVariable``'s components, each on its own device."""
+    value = getattr(variable, "value", variable)
+    return list(getattr(value, "values", None) or [value])
+
+
+@contextlib.contextmanager
+def synchronized_batchnorm(model):
+    """Within this block, with more than one TensorFlow replica: every BatchNormalization layer of
+    ``model`` computes its batch statistics over the global batch (``synchronized=True``), so every
+    replica applies the same update to its copy of the moving statistics (issue #24).
+
+    Why: Keras 3 creates the moving mean and variance with ``aggregation="none"``; each replica
+    then averages its own shard's statistics into its own copy, the copies drift apart, and a
+    saved model, ``BackupAndRestore`` and ``evaluate`` each see another one. Measured on two
+    logical CPU devices (``tests/test_multi_device.py``; the depth-width CNN, 5 layers, one step of
+    128 CIFAR-10 images): per-replica statistics differ from a single-device run's by up to
+    1.9e-3 (mean) and 0.43% (variance) and from each other by 3.7e-3; averaging the copies after
+    the step still leaves 1.0e-4 and 0.026% (each replica's variance misses the spread between
+    shards); synchronized statistics are 2.8e-6 and 0.0006% from the single-device ones, and the
+    copies identical. Synchronising also makes training itself the single-device computation
+    (BatchNorm over the global batch) rather than one that depends on the device count. Its cost:
+    three all-reduces of a few hundred floats per BatchNorm layer and step (0.39 against 0.27 s
+    per step on two logical CPUs, whose all-reduce is a memory copy; NCCL's on GPUs is
+    microseconds).
+
+    The flag is set for the fit only: Keras's synchronised moments are sum-of-squares ones, which
+    on one device round differently from ``tf.nn.moments`` (single-device numbers must not
+    change), and a saved ``synchronized=True`` cannot be loaded by JAX, which rejects it. JAX
+    needs nothing: a ``DataParallel`` step is one program over the global batch, whose BatchNorm
+    statistics are global already.
+    """
+    import keras
+
+    bns = []
+    if backend() == "tensorflow" and replicas() > 1:
+        bns = [layer for layer in model._flatten_layers(include_self=False)
+               if isinstance(layer, keras.layers.BatchNormalization) and not layer.synchronized]
+    for layer in bns:
+        layer.synchronized = True
+    try:
+        yield
+    finally:
+        for layer in bns:
+            layer.synchronized = False
 
 
 def strategy_name() -> str:

@@ -72,7 +72,8 @@ def mnist_cnn(input_shape=(28, 28, 1), num_classes: int = 10, pooling: str = "ma
 # The augmentation layers' dtype policy, whatever the global one (issue #24). Under mixed_bfloat16
 # they would compute in bfloat16, and TensorFlow's ImageProjectiveTransformV3 (RandomTranslation,
 # RandomRotation, RandomZoom) has GPU kernels for float16/32/64 and integers but not bfloat16
-# (TensorFlow 2.21's kernel registry): on a GPU each batch would go to the CPU and back. In float32 the random draws (float32 in every case) and, for
+# (TensorFlow 2.21's kernel registry, checked in tests/test_multi_device.py): on a GPU each batch
+# would go to the CPU and back. In float32 the random draws (float32 in every case) and, for
 # flips and nearest-pixel shifts (the flip_translate recipe), the images that reach the first
 # convolution are bit for bit those of bfloat16 layers; bilinear rotation and zoom (the lecture's)
 # now interpolate in float32 before the cast. Under the float32 policy nothing changes.
@@ -124,6 +125,16 @@ def cifar10_augmentation(kind: str = "lecture"):
         ]
     else:
         raise ValueError(f"unknown augmentation {kind!r}; choose 'lecture' or 'flip_translate'")
+    if keras.backend.backend() == "jax":
+        # Keras marks RandomTranslation/Rotation/Zoom supports_jit=False (for TensorFlow, whose
+        # ImageProjectiveTransformV3 XLA does not compile), and one such layer makes the whole
+        # train step of a model run op by op, on JAX too, where the layers are plain jax.numpy
+        # and compile (issue #24). Measured on JAX 0.10's CPU: the flip_translate VGG trains at
+        # 578 instead of 893 ms per step of 128 on one device, and on a DataParallel over two
+        # devices the op-by-op step deadlocked in its first all-reduce (XLA's rendezvous
+        # timeout, both runs of tests/test_multi_device.py). TensorFlow keeps Keras's choice.
+        for layer in transforms:
+            layer.supports_jit = True
     return keras.Sequential(transforms, name="augmentation")
 
 

@@ -17,7 +17,6 @@ A fit is resumable and reproducible across a crash:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from . import interrupts, optimizers, results
-from .evaluation import flip_tta_predict, loss_and_accuracy
-from .hardware import backend, distribution_scope
+from .evaluation import evaluate, flip_tta_predict, loss_and_accuracy, predict
+from .hardware import backend, batch_multiple, distribution_scope, synchronized_batchnorm
 
 
 def set_seed(seed: int, deterministic: bool = False) -> None:
@@ -109,7 +108,7 @@ def fit_seed(
     """
     import keras
 
-    from .epochs import TestCurve, epoch_batches, eval_batches
+    from .epochs import HeldOutScore, TestCurve, epoch_batches, eval_batches, steps_per_epoch
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -123,7 +122,7 @@ def fit_seed(
     set_seed(seed, deterministic)
     with distribution_scope():
         model = build_model()
-        steps = math.ceil(len(dataset.train) / batch_size)
+        steps = steps_per_epoch(len(dataset.train), batch_size)
         model.compile(
             optimizer=(optimizer or optimizers.adam())(steps, epochs),
             loss=(keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
@@ -135,19 +134,24 @@ def fit_seed(
     x_test = preprocess(dataset.test.x)
     y_test = np.eye(dataset.num_classes, dtype="float32")[dataset.test.y]
     history_csv = run_dir / HISTORY_FILE
-    # With flip TTA the test curve comes from TestCurve (before CSVLogger, which writes its logs).
+    # With flip TTA the test curve comes from TestCurve (before CSVLogger, which writes its logs);
+    # so does the plain one where Keras's validation could not split its batches (issue #24).
     tta_curve = test_time_flip and curve_on_test
-    callbacks = seed_callbacks(run_dir, seed, batches, extra=extra_callbacks,
-                               test_curve=TestCurve(x_test, dataset.test.y) if tta_curve else None)
+    keras_validation = curve_on_test and not tta_curve and batch_multiple() == 1
+    curve = (TestCurve(x_test, dataset.test.y) if tta_curve
+             else HeldOutScore(x_test, y_test) if curve_on_test and not keras_validation else None)
+    callbacks = seed_callbacks(run_dir, seed, batches, extra=extra_callbacks, test_curve=curve)
     t0 = time.perf_counter()
-    model.fit(
-        feed,
-        epochs=epochs,
-        shuffle=False,  # the order comes from (seed, epoch), see epochs.epoch_batches
-        validation_data=(x_test, y_test) if curve_on_test and not tta_curve else None,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    with synchronized_batchnorm(model):  # one set of BatchNorm statistics across replicas (#24)
+        model.fit(
+            feed,
+            epochs=epochs,
+            shuffle=False,  # the order comes from (seed, epoch), see epochs.epoch_batches
+            validation_data=(x_test, y_test) if keras_validation else None,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+    own_buffers(model)
     if finalize is not None:
         finalize(model)
     record = {
@@ -157,23 +161,23 @@ def fit_seed(
         "params": int(model.count_params()),
         "history": read_history(history_csv),
     }
-    test = model.evaluate(x_test, y_test, batch_size=512, verbose=0, return_dict=True)
+    test = evaluate(model, x_test, y_test, batch_size=512)
     record["test_loss"], record["test_accuracy"] = float(test["loss"]), float(test["accuracy"])
     if evaluate_train:
-        train = model.evaluate(eval_batches(dataset.train.x, dataset.train.y, 512, dataset.num_classes,
-                                            preprocess), verbose=0, return_dict=True)
+        train = evaluate(model, eval_batches(dataset.train.x, dataset.train.y, 512,
+                                             dataset.num_classes, preprocess))
         record["train_loss"], record["train_accuracy"] = float(train["loss"]), float(train["accuracy"])
     probs = None
     if test_time_flip:
         if tta is None:
             probs, probs_tta = flip_tta_predict(model, x_test)
         else:
-            probs = np.asarray(model.predict(x_test, batch_size=512, verbose=0), dtype="float32")
+            probs = predict(model, x_test, batch_size=512)
             probs_tta = np.asarray(tta(model, x_test), dtype="float32")
         record["test_loss_tta"], record["test_accuracy_tta"] = loss_and_accuracy(probs_tta, dataset.test.y)
     if keep_predictions:
         if probs is None:
-            probs = model.predict(x_test, batch_size=512, verbose=0).astype("float32")
+            probs = predict(model, x_test, batch_size=512)
         saved = {"probs": probs, **({"probs_tta": probs_tta} if test_time_flip else {})}
         results.atomic_save_npz(run_dir / "test_probs.npz", **saved)
         record["test_probs"] = "test_probs.npz"
@@ -183,6 +187,25 @@ def fit_seed(
     record["model"] = "model.keras"
     results.atomic_write_json(done, record)
     return record
+
+
+def own_buffers(model) -> None:
+    """JAX, after a fit with ``use_ema``: give every trainable variable a buffer of its own.
+
+    Keras's ``finalize_variable_values`` puts the optimizer's average arrays themselves in the
+    model's variables; the next jit-compiled ``evaluate`` or ``predict`` donates the model's
+    buffers, which deletes the optimizer's averages too, and saving the model (with its
+    optimizer) then fails with "Array has been deleted" (Keras 3.15, JAX 0.10; on one device as
+    on two). Found by ``tests/test_multi_device.py`` once the augmentation layers compile on JAX
+    (issue #24): until then cifar10-fast's steps ran op by op, and nothing was donated. The
+    values are unchanged; other backends and runs without EMA are left alone.
+    """
+    if backend() != "jax" or not getattr(getattr(model, "optimizer", None), "use_ema", False):
+        return
+    import jax.numpy as jnp
+
+    for v in model.trainable_variables:
+        v.assign(jnp.array(v.value, copy=True))
 
 
 def fit_seeds(ctx, build_model: Callable, dataset, preprocess, *, seeds, epochs: int,

@@ -35,6 +35,13 @@ class Distributed:
     def __post_init__(self):
         if self.role not in ROLES:
             raise ReplicationError(f"--role: {self.role!r} is not one of {', '.join(ROLES)}")
+        # Keras Tuner 1.4.8 takes any process whose KERASTUNER_TUNER_ID contains "chief" for the
+        # chief (keras_tuner/src/distribute/utils.py, is_chief_oracle): such a worker would
+        # start a second oracle instead of asking the chief for trials (issue #24).
+        if self.worker and self.tuner_id and "chief" in self.tuner_id:
+            raise ReplicationError(
+                f"--tuner-id {self.tuner_id!r}: Keras Tuner treats any id containing 'chief' as "
+                f"the chief; give this worker a name without it (e.g. gpu-0)")
 
     @property
     def worker(self) -> bool:
@@ -86,7 +93,9 @@ def tuner_class():
     import keras_tuner
 
     from . import training
-    from .epochs import EpochSeed, EpochTimer, StopOnInterrupt, epoch_batches
+    from .epochs import EpochSeed, EpochTimer, HeldOutScore, StopOnInterrupt, epoch_batches
+    from .evaluation import evaluate
+    from .hardware import batch_multiple, synchronized_batchnorm
 
     class SeedExecutionsTuner(keras_tuner.Tuner):
         """A tuner whose trials run one execution per seed, each resumable (BackupAndRestore) and
@@ -140,21 +149,25 @@ def tuner_class():
             model = self._try_build(hp)  # built (and compiled) by the HyperModel, in the strategy
             batches, feed = epoch_batches(sw["x_train"], sw["y_train"], sw["batch_size"],
                                           sw["num_classes"], sw["preprocess"], seed)
-            model.fit(
-                feed, epochs=sw["epochs"], shuffle=False, verbose=sw["verbose"],
-                validation_data=(sw["x_val"], sw["y_val"]),
-                callbacks=[StopOnInterrupt(), EpochSeed(seed, batches),
-                           keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
-                                                            double_checkpoint=True),
-                           EpochTimer(),
-                           keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)])
+            # Keras's own validation, except where a JAX DataParallel could not split its
+            # batches evenly (issue #24): then HeldOutScore logs the same val_* columns.
+            keras_validation = batch_multiple() == 1
+            held_out = [] if keras_validation else [HeldOutScore(sw["x_val"], sw["y_val"])]
+            with synchronized_batchnorm(model):  # one set of BatchNorm statistics (#24)
+                model.fit(
+                    feed, epochs=sw["epochs"], shuffle=False, verbose=sw["verbose"],
+                    validation_data=(sw["x_val"], sw["y_val"]) if keras_validation else None,
+                    callbacks=[StopOnInterrupt(), EpochSeed(seed, batches),
+                               keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
+                                                                double_checkpoint=True),
+                               EpochTimer(), *held_out,
+                               keras.callbacks.CSVLogger(str(run_dir / "history.csv"),
+                                                         append=True)])
             history = training.read_history(run_dir / "history.csv")
-            test = model.evaluate(sw["x_test"], sw["y_test"], batch_size=512, verbose=0,
-                                  return_dict=True)
+            test = evaluate(model, sw["x_test"], sw["y_test"], batch_size=512)
             # Training accuracy as the verdict's models are used: inference mode (BatchNorm's
             # moving statistics), on a fixed sample of the training images.
-            train = model.evaluate(sw["x_train_eval"], sw["y_train_eval"], batch_size=512, verbose=0,
-                                   return_dict=True)
+            train = evaluate(model, sw["x_train_eval"], sw["y_train_eval"], batch_size=512)
             # Keras's val_* columns hold the validation split here (read_history names them test_*).
             return {"seed": int(seed), "params": int(model.count_params()),
                     "val_accuracy": float(history["test_accuracy"][-1]),
