@@ -67,6 +67,14 @@ def skip(name: str, why: str) -> int:
     return 0
 
 
+def wrapped(text: str, width: int = 100) -> str:
+    """``text`` broken into lines of at most ``width`` characters, for titles that carry a verdict
+    (whose wording the decision table may lengthen) and must not run off the figure."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
 def provenance_line(result: dict) -> str:
     """One line for a figure's footer: profile, seeds, n, versions, commit, hardware."""
     prov = result["provenance"]

@@ -62,9 +62,10 @@ def main(argv=None) -> int:
     ax.legend(lines, labels, fontsize=7, loc="lower right")
     lo, hi = a["band"]
     p = a.get("spearman_p_greater", a.get("spearman_p_value"))
-    ax.set_title(f"Accuracy vs depth at {lo / 1e3:.0f}-{hi / 1e3:.0f}k parameters\nSpearman rho = "
-                 f"{a['spearman_rho']:.2f} over seed means (exact one-sided p = {p:.2g} for rho > 0); "
-                 f"{result['verdict']}", fontsize=9)
+    ax.set_title(plotting.wrapped(
+        f"Accuracy vs depth at {lo / 1e3:.0f}-{hi / 1e3:.0f}k parameters\nSpearman rho = "
+        f"{a['spearman_rho']:.2f} over seed means (exact one-sided p = {p:.2g} for rho > 0)\n"
+        f"{result['verdict']}", 90), fontsize=9)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     plotting.save(fig, args, NAME, result)
     return 0

@@ -51,10 +51,10 @@ def main(argv=None) -> int:
     ax.legend(fontsize=8, loc="best")
     verdict = f"; deep-vs-wide: {other['verdict']}" if other is not None else ""
     margins = ", ".join(f"{k} ({m['rival']}): {100 * m['margin']:+.1f} pt" for k, m in a["margins"].items())
-    ax.set_title(f"Accuracy vs parameters ({result['profile']}); band {lo / 1e3:.0f}-{hi / 1e3:.0f}k "
+    ax.set_title(plotting.wrapped(f"Accuracy vs parameters ({result['profile']}); band {lo / 1e3:.0f}-{hi / 1e3:.0f}k "
                  f"holds {a['n_in_band']} networks\ndeepest in band minus the shallow rival chosen "
                  f"on validation, mean over seeds: {margins}"
-                 f"\n{verdict.lstrip('; ')}", fontsize=8)
+                 f"\n{verdict.lstrip('; ')}", 110), fontsize=8)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     plotting.save(fig, args, NAME, result)
     return 0

@@ -52,9 +52,9 @@ def main(argv=None) -> int:
     ax_gap.grid(axis="y", alpha=0.3)
     # The title states the measured differences, whichever way they went; the verdict is the report's.
     rise, red = summary["loss_rise_reduction"], summary["gap_reduction"]
-    fig.suptitle(f"Without minus with dropout: test-loss rise {rise['mean']:+.3f} ± {rise['std']:.3f}, "
+    fig.suptitle(plotting.wrapped(f"Without minus with dropout: test-loss rise {rise['mean']:+.3f} ± {rise['std']:.3f}, "
                  f"train-test gap {100 * red['mean']:+.2f} ± {100 * red['std']:.2f} points "
-                 f"(n={red['n']}; {result['verdict']})")
+                 f"(n={red['n']}; {result['verdict']})", 110))
     fig.tight_layout(rect=(0, 0.03, 1, 0.95))
     plotting.save(fig, args, NAME, result)
     return 0
