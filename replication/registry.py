@@ -390,28 +390,37 @@ CLAIMS: dict[str, Claim] = {
             ),
             module="cifar10_noaug",
             dataset="cifar10",
-            metric="loss_rise_vs_aug",
+            metric="gap_vs_aug",
             metric_label=(
-                "rise of the test loss from its lowest value to the last epoch, without "
+                "train-test accuracy gap at the last epoch (both measured in inference mode) without "
                 "augmentation minus with (cifar10-aug: same images, epochs and seeds), paired by seed"
             ),
-            quantity="test-loss rise from its minimum, without minus with augmentation (cross-entropy, "
-                     "nats)",
+            quantity="train-test accuracy gap, without minus with augmentation (accuracy as a fraction)",
             expected=0.0,
             criterion="greater_than",
             tolerance=0.0,
-            min_effect=0.1,
+            min_effect=0.05,
             tolerance_reason=(
-                "Overfitting, as the lecture's slide shows it, is the test loss turning up while "
-                "the training loss keeps falling; the claim is that it does so without augmentation "
-                "and much less with it. The test is therefore the comparison with cifar10-aug, the "
-                "same model, images, epochs and seeds with the lecture's augmentation: the rise "
-                "without minus the rise with, one-sided paired t-test over seeds at alpha 0.05, at "
-                "least 0.1 (the lecture's curves differ by 0.70: 0.730 against 0.027). The "
-                "train-test accuracy gap, without minus with, is judged beside it the same way (at "
-                "least 2 points). Gate: both models at least 40% training accuracy (evaluate, "
-                "inference mode; chance is 10%), or a rise compares models that did not learn. The "
-                "lecture's 100-epoch curves are drawn beside ours, not used as the criterion."
+                "Overfitting is a network fitting its training images far better than unseen ones, "
+                "its test loss turning up while the training loss keeps falling; the claim is that "
+                "the network does so without augmentation and much less with it. The test is the "
+                "comparison with cifar10-aug, the same model, all 50,000 training images, the same "
+                "epochs and seeds with the lecture's augmentation: the train-test accuracy gap at "
+                "the last epoch, without minus with, one-sided paired t-test over seeds at alpha "
+                "0.05 (Holm over the profile's effect tests), at least 0.05. The quick profile "
+                "stops at epoch 10; the notebook's curves there (training-mode accuracy, so only a "
+                "guide) show gaps of 0.9342 - 0.7943 without and 0.7316 - 0.7604 with augmentation, "
+                "a difference of 0.17, so a 0.05 minimum is a third of the lecture's own effect. "
+                "The rise of the test loss from its lowest value to the last epoch, without minus "
+                "with, is judged beside it the same way, at least 0.02 nats: at epoch 10 the "
+                "notebook's unaugmented test loss stands 0.108 above its minimum (0.6416, epoch 5) "
+                "and the augmented one 0.055 above its own, a small effect at this budget (0.70 at "
+                "the notebook's 100 epochs). Whether the augmented network's test accuracy is above "
+                "the unaugmented one's is reported, not judged: the notebook's curves cross only "
+                "after epoch 12 (0.8035 against 0.7996 at epoch 13). Gate: both networks reach 60% "
+                "training accuracy at the last epoch (inference mode; chance is 10%; the notebook's "
+                "training-mode accuracy at epoch 10 is 0.73 with augmentation), or the gap compares "
+                "networks that did not learn. The lecture's curves are drawn beside ours."
             ),
             lecture_value=False,
             percent=False,
@@ -421,23 +430,29 @@ CLAIMS: dict[str, Claim] = {
                 "notebook: lowest test loss 0.6416 at epoch 5; test loss at the last epoch 1.3711 "
                 "(a rise of 0.7295)",
                 "notebook: train - test accuracy gap 0.184 (evaluate)",
+                "notebook, epoch 10: training-mode accuracy 0.9342, test accuracy 0.7943, test loss "
+                "0.7497 without augmentation; 0.7316, 0.7604 and 0.7339 (lowest so far 0.6789) with",
             ),
-            gates=(Gate("train_accuracy", 0.40, "training accuracy without augmentation, every seed"),
-                   Gate("aug_train_accuracy", 0.40, "training accuracy with augmentation (cifar10-aug), "
+            gates=(Gate("train_accuracy", 0.60, "training accuracy without augmentation, every seed"),
+                   Gate("aug_train_accuracy", 0.60, "training accuracy with augmentation (cifar10-aug), "
                         "every seed")),
-            also_judged=(StatTest("gap_vs_aug", "train-test accuracy gap without augmentation minus with, "
-                              "paired by seed", 0.0, min_effect=0.02,
-                              quantity="train-test accuracy gap, without minus with augmentation "
-                                       "(accuracy as a fraction)"),),
-            reported=("test_loss_rise", "aug_test_loss_rise", "train_test_gap", "aug_train_test_gap"),
+            also_judged=(StatTest("loss_rise_vs_aug", "rise of the test loss from its lowest value to the "
+                              "last epoch, without augmentation minus with, paired by seed", 0.0,
+                              min_effect=0.02,
+                              quantity="test-loss rise from its minimum, without minus with augmentation "
+                                       "(cross-entropy, nats)"),),
+            reported=("test_loss_rise", "aug_test_loss_rise", "train_test_gap", "aug_train_test_gap",
+                      "test_accuracy_aug_minus_noaug"),
             requires=("cifar10-aug",),
             figures=("cifar10_images", "cifar10_aug_curves"),
             deviations=(
                 "Batches are shuffled from (seed, epoch) so that a resumed run sees the same "
                 "batches; the notebook used Keras's default shuffle.",
-                "The quick profile trains on a fixed random 10,000 of the 50,000 training images "
-                "for 12 epochs (all 10,000 test images), where the test loss turns up sooner; the "
-                "paper profile trains on all of them for the notebook's 100 epochs.",
+                "The quick profile trains on all 50,000 training images for the first 10 of the "
+                "notebook's epochs (3 seeds, 10-12; the earlier design's 12 epochs on 10,000 "
+                "images, seeds 0-1, tested the budget, not the lecture); the paper profile trains "
+                "for 200 epochs, the augmented fit's length, where the notebook's unaugmented fit "
+                "stopped at 100.",
                 "The inputs are standardised with the mean and std of the images trained on (the "
                 "subset, where one is used).",
             ),
@@ -457,26 +472,47 @@ CLAIMS: dict[str, Claim] = {
             ),
             module="cifar10_aug",
             dataset="cifar10",
-            metric="test_accuracy",
-            metric_label="test accuracy, last epoch",
-            expected=0.8986,
+            metric="test_accuracy_vs_notebook",
+            metric_label=("test accuracy at the last epoch minus the notebook's augmented fit's test "
+                          "accuracy at the same epoch"),
+            quantity=("test accuracy at the last epoch minus the notebook's at that epoch (accuracy as a "
+                      "fraction; 0: on the notebook's curve)"),
+            expected=0.0,
             criterion="at_least",
-            tolerance=0.01,
+            tolerance=0.03,
             tolerance_reason=(
-                "The slide says 'about 90%'. The notebook's own test accuracy over its last 20 "
-                "epochs ranged from 89.02% to 90.37% (std 0.35 points) around the 89.86% it "
-                "printed; a mean within 1 point below 89.86% is inside that wobble plus the "
-                "seed-to-seed spread of a 3-seed mean."
+                "The claim is the notebook's learning curve: 'about 90%' after 200 epochs (89.86%), "
+                "and on the way there the test accuracy it printed after every epoch. A run of K "
+                "epochs on all 50,000 training images is judged against the notebook's curve at "
+                "epoch K (K = 10 in quick: 0.7604; K = 200 in paper: 0.8986): the mean over seeds "
+                "of our last-epoch test accuracy minus the notebook's must be at least -0.03. "
+                "Beside it, the band: the mean over epochs 1..K of ours minus the notebook's, per "
+                "seed, must also average at least -0.03. Three points, because the notebook's curve "
+                "is one run that moves by up to 2.5 points between neighbouring epochs around "
+                "epoch 10 (0.7604 at 10, 0.7845 at 11; 6 points at epoch 4) and still by 1.35 "
+                "points over its last 20 epochs (89.02% to 90.37%), and a 3-seed mean adds the "
+                "spread between seeds. A run above the curve passes: the claim is that the recipe "
+                "reaches the notebook's accuracy, not that it cannot do better. Gate: every seed "
+                "reaches 60% training accuracy (evaluate on the unaugmented training images; "
+                "chance is 10%)."
             ),
+            lecture_value=False,
+            percent=False,
             lecture_context=(
                 "notebook, 200 epochs: test accuracy 0.8986, test loss 0.3260, train accuracy "
                 "(evaluate) 0.9604",
                 "notebook: test accuracy first reached 0.90 at epoch 147; highest 0.9052 at epoch 180",
+                "notebook, epoch 10: test accuracy 0.7604, training-mode accuracy 0.7316",
                 "notebook confusion matrix diagonal (airplane ... truck): 926 971 886 776 883 803 "
                 "956 940 908 937; largest confusions cat->dog 65, dog->cat 78",
             ),
-            gates=(Gate("train_accuracy", 0.40, "training accuracy of every seed (evaluate on the "
+            gates=(Gate("train_accuracy", 0.60, "training accuracy of every seed (evaluate on the "
                         "unaugmented training images; chance is 10%)"),),
+            also_judged=(StatTest("curve_vs_notebook", "test accuracy minus the notebook's at the same "
+                              "epoch, mean over every epoch of the run", -0.03, kind="level",
+                              quantity="test accuracy minus the notebook's, mean over epochs 1..K "
+                                       "(accuracy as a fraction)"),),
+            reported=("test_accuracy", "train_accuracy"),
             figures=("cifar10_augmented", "cifar10_aug_curves", "cifar10_confusion",
                      "cifar10_prediction_grid", "cifar10_per_class"),
             deviations=(
@@ -487,9 +523,10 @@ CLAIMS: dict[str, Claim] = {
                 "flow()'s fresh batches per epoch become the same images transformed anew.",
                 "Batches are shuffled from (seed, epoch), and the augmentation's random state is "
                 "reset from (seed, epoch) at every epoch, so a resumed run repeats neither.",
-                "The quick profile trains on the same fixed 10,000-image subset and 12-epoch "
-                "budget as cifar10-noaug's quick run; the paper profile trains on all 50,000 "
-                "images for the notebook's 200 epochs.",
+                "The quick profile trains on all 50,000 images for the notebook's first 10 epochs "
+                "(3 seeds, 10-12), the same budget as cifar10-noaug's quick run, and is judged "
+                "against the notebook's curve there; the paper profile trains for the notebook's "
+                "200 epochs.",
             ),
         ),
         Claim(
@@ -882,8 +919,8 @@ LECTURE_CONFUSION_DIAGONALS: dict[str, tuple[int, ...]] = {
 # The test accuracy that the bench's time-to-accuracy runs aim at (replication/bench.py): each
 # notebook's own final test accuracy as printed (mnist_mlp after 10 epochs, mnist_cnn's
 # DeepLearning_2020 copy after 20, both in their claims' lecture_context above), and for CIFAR-10
-# the augmented notebook's 200-epoch result, the cifar10-aug entry's lecture value.
-BENCH_TARGETS = {"mnist-mlp": 0.9815, "mnist-cnn": 0.9937, "cifar10": CLAIMS["cifar10-aug"].expected}
+# the augmented notebook's 200-epoch result (cifar10-aug's lecture_context; its last curve point).
+BENCH_TARGETS = {"mnist-mlp": 0.9815, "mnist-cnn": 0.9937, "cifar10": 0.8986}
 
 
 def get(claim_id: str) -> Claim:

@@ -66,7 +66,8 @@ def test_the_bench_targets_are_the_notebooks_own_final_accuracies():
               "cifar10": lecture.curve("CNN_with_Image_Augmentation", variant="augmented")}
     for key, curve in finals.items():
         assert registry.BENCH_TARGETS[key] == pytest.approx(float(curve["val_accuracy"].iloc[-1])), key
-    assert registry.BENCH_TARGETS["cifar10"] == registry.CLAIMS["cifar10-aug"].expected
+    assert any(f"{registry.BENCH_TARGETS['cifar10']:.4f}" in line
+               for line in registry.CLAIMS["cifar10-aug"].lecture_context)
 
 
 def test_every_judged_effect_test_names_its_statistic_and_unit():

@@ -6,10 +6,10 @@ Lecture: slides "Training Loss vs Validation Loss" and "Data augmentation", note
 climbs while it memorises the training images; with augmentation it ends near its minimum; the
 numbers: registry entry ``cifar10-noaug``). Model: :func:`replication.models.cifar10_vgg`.
 Test: against ``cifar10-aug`` (:mod:`replication.claims.cifar10_aug`), the same model, images,
-budget (one :class:`Budget` object) and seeds with the lecture's augmentation: per seed k, how far
-the test loss has risen from its lowest value by the last epoch without augmentation, minus the
-same with it; the train-test accuracy gap the same way beside it.
-Tested by: registry entry ``cifar10-noaug`` (one-sided paired t-test over seeds).
+budget (one :class:`Budget` object) and seeds with the lecture's augmentation: per seed, the
+train-test accuracy gap at the last epoch without augmentation minus the same with it; beside it,
+how far the test loss has risen from its lowest value by the last epoch, without minus with.
+Tested by: registry entry ``cifar10-noaug`` (one-sided paired t-tests over seeds).
 Figures: ``figures/cifar10_noaug/plot_cifar10_images.py``,
 ``figures/cifar10_noaug/plot_cifar10_aug_curves.py``.
 Tests: ``tests/claims/test_cifar10_noaug.py``.
@@ -44,16 +44,17 @@ class Config:
     augmentation: str | None = None  # None, or "lecture" (models.cifar10_augmentation)
 
 
-# ~10-15 s per epoch on 10,000 images on this 2-core AVX-512 CPU (~50-65 s on a 100 GFLOP/s one)
-# with the per-epoch test curve on all 10,000 test images: 12 epochs x 2 seeds are about 25 min
-# there per claim. On all 50,000 images the test loss turns up only after ~8 epochs; on a fifth
-# of them it turns sooner.
+# The quick budget (issue #22): all 50,000 training images for 10 full epochs, the notebook's own
+# data at the first epochs of its curves (its unaugmented test loss bottoms out at epoch 5 and has
+# turned up by epoch 10). About 60-100 s per epoch in bfloat16 on this 2-core AVX-512/AMX CPU
+# (160-260 ms per 128-image step measured), so 3 seeds x 10 epochs take about 30-50 min per claim.
+# Seeds 10-12: disjoint from 0-1, the runs of the earlier 10,000-image design (registry pilot_seeds).
 BUDGETS = {
     "paper": Budget(),
-    "quick": Budget(epochs=12, n_train=10_000),
+    "quick": Budget(epochs=10),
     "smoke": Budget(epochs=1, n_train=512, n_test=256),
 }
-SEEDS = {"paper": (0, 1, 2), "quick": (0, 1), "smoke": (0,)}
+SEEDS = {"paper": (10, 11, 12), "quick": (10, 11, 12), "smoke": (0,)}
 
 PROFILES = {p: Config(seeds=SEEDS[p], budget=BUDGETS[p]) for p in BUDGETS}
 
@@ -156,6 +157,9 @@ def run(config: Config, ctx) -> dict:
     # Paired by seed: the same seed, images and budget, without minus with augmentation.
     m["loss_rise_vs_aug"] = [n - a for n, a in zip(m["test_loss_rise"], m["aug_test_loss_rise"], strict=True)]
     m["gap_vs_aug"] = [n - a for n, a in zip(m["train_test_gap"], m["aug_train_test_gap"], strict=True)]
+    # Reported: the augmented network's test accuracy above the unaugmented one's at the last epoch.
+    m["test_accuracy_aug_minus_noaug"] = [a - n for n, a in zip(m["test_accuracy"],
+                                                                 m["aug_test_accuracy"], strict=True)]
     out["compared_with"] = {"claim": "cifar10-aug", "fingerprint": aug.result.get("fingerprint"),
                             "budget": aug.config.get("budget")}
     return out
