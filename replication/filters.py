@@ -169,6 +169,44 @@ def colour_share(kernels: np.ndarray) -> np.ndarray:
     return ((w - grey) ** 2).sum(axis=(0, 1, 2)) / np.maximum(total, 1e-300)
 
 
+# Colour blobs against random filters: a random 7x7x3 filter already has a colour share of about
+# 2/3 (two of every pixel's three channel directions are not grey), so "colour" means a share that
+# random filters rarely reach.
+COLOUR_QUANTILE = 0.95  # a filter is a colour filter above this quantile of random filters' shares
+
+
+def random_colour_share_quantile(kernel_shape: tuple[int, int, int], q: float = COLOUR_QUANTILE,
+                                 n: int = 50_000, seed: int = 0) -> float:
+    """The ``q``-quantile of :func:`colour_share` over ``n`` filters of ``kernel_shape`` (k, k,
+    channels) whose weights are independent and uniform: the law of Keras's default initializer
+    (``glorot_uniform``) for every such filter, whatever the layer's fan-in and fan-out, because the
+    colour share ignores the filter's scale. Drawn from ``seed`` in chunks (about 0.2 s)."""
+    rng = np.random.default_rng(seed)
+    shares = []
+    for lo in range(0, n, 5_000):
+        w = rng.uniform(-1.0, 1.0, size=(*kernel_shape, min(5_000, n - lo)))
+        shares.append(colour_share(w))
+    return float(np.quantile(np.concatenate(shares), q))
+
+
+def network_summary(kernels: np.ndarray, colour_threshold: float | None = None) -> dict:
+    """One network's first layer in a few numbers (the unit of analysis is the network, not the
+    filter: the filters of one network are not independent samples): the median
+    :func:`spectral_concentration` and :func:`orientation_selectivity` of its filters, the median
+    :func:`colour_share` and, given ``colour_threshold`` (:func:`random_colour_share_quantile`), the
+    fraction of its filters above it and that fraction less the share of random filters above it
+    (``colour_excess``: 0 for random filters, on average)."""
+    out = {"structure_median": float(np.median(spectral_concentration(kernels))),
+           "orientation_median": float(np.median(orientation_selectivity(kernels)))}
+    if kernels.shape[2] == 3:
+        cs = colour_share(kernels)
+        out["colour_share_median"] = float(np.median(cs))
+        if colour_threshold is not None:
+            out["colour_fraction"] = float(np.mean(cs > colour_threshold))
+            out["colour_excess"] = out["colour_fraction"] - (1.0 - COLOUR_QUANTILE)
+    return out
+
+
 def mann_whitney_greater(a, b) -> dict:
     """One-sided Mann-Whitney U test that ``a`` tends to exceed ``b``, with the Vargha-Delaney
     effect size A = P(a > b) + P(a = b) / 2 (0.5: no effect; >= 0.71: large)."""

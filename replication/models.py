@@ -8,6 +8,13 @@ precision, as Keras's mixed-precision guide advises; under float32 the setting c
 
 from __future__ import annotations
 
+# Imported here, not inside the builders like keras.layers below: PixelPermutation must be a
+# registered class whenever this module is imported, or a saved model that holds one cannot be
+# loaded (keras.saving.load_model only finds custom layers that are registered; see
+# fast_recipe.Cutout for the same reason).
+import keras
+import numpy as np
+
 
 def mlp(input_shape=(28, 28, 1), num_classes: int = 10, dropout: float = 0.2, width: int = 512,
         depth: int = 3):
@@ -172,8 +179,41 @@ def cifar10_vgg(input_shape=(32, 32, 3), num_classes: int = 10, augmentation: st
     return model
 
 
+@keras.saving.register_keras_serializable(package="replication")
+class PixelPermutation(keras.layers.Layer):
+    """One fixed permutation of an image's pixel positions, the same for every image, at training
+    and at inference; each pixel's channels move together. 0 parameters.
+
+    The permutation is ``numpy.random.default_rng(seed).permutation(H * W)``, drawn from ``seed``
+    alone (the config saves the seed, not the indices): output pixel ``i`` (row-major) is input pixel
+    ``order[i]``. The images keep every pixel's colour, so their colour statistics and what the
+    labels say about them, but lose which pixels are neighbours: the ``filters-layer1`` claim's
+    control (:func:`filters_cnn` with ``permute_pixels``).
+    """
+
+    def __init__(self, seed: int, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = int(seed)
+
+    def order(self, height: int, width: int) -> np.ndarray:
+        return np.random.default_rng(self.seed).permutation(height * width)
+
+    def call(self, inputs):
+        _, height, width, channels = inputs.shape
+        flat = keras.ops.reshape(inputs, (-1, height * width, channels))
+        moved = keras.ops.take(flat, self.order(height, width), axis=1)
+        return keras.ops.reshape(moved, (-1, height, width, channels))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
 def filters_cnn(input_shape=(32, 32, 3), num_classes: int = 10, filters: int = 64, kernel: int = 7,
-                stride: int = 2, augmentation: str | None = "flip_translate"):
+                stride: int = 2, augmentation: str | None = "flip_translate",
+                permute_pixels: int | None = None):
     """A small CIFAR-10 CNN with an AlexNet-like first layer, to look at what that layer learns:
 
     Conv2D 64 7x7 stride 2 same relu ("conv1") -> BatchNorm -> MaxPool 3 stride 2 same -> Conv2D 128
@@ -185,14 +225,20 @@ def filters_cnn(input_shape=(32, 32, 3), num_classes: int = 10, filters: int = 6
     filters of 11x11 with stride 4 on 227x227 images; on 32x32 images a 7x7 stride-2 layer covers
     a similar share of the picture (22% of the side against AlexNet's 5%, but 11x11 stride 4 would
     leave a 6x6 map here). ``augmentation`` as in :func:`cifar10_vgg`.
+
+    ``permute_pixels`` (a seed): a :class:`PixelPermutation` layer named ``pixel_permutation``
+    right after the augmentation, so flips and shifts act on the natural image and the
+    convolutions see its pixels in one fixed scrambled order, in training and in evaluation (the
+    ``filters-layer1`` control); same parameters, and the same initial weights for a given seed.
     """
-    import keras
     from keras import layers
 
-    model = keras.Sequential(name="filters_cnn")
+    model = keras.Sequential(name="filters_cnn" if permute_pixels is None else "filters_cnn_permuted")
     model.add(keras.Input(shape=input_shape))
     if augmentation is not None:
         model.add(cifar10_augmentation(augmentation))
+    if permute_pixels is not None:
+        model.add(PixelPermutation(permute_pixels, name="pixel_permutation"))
     model.add(layers.Conv2D(filters, kernel, strides=stride, padding="same", activation="relu",
                             name="conv1"))
     model.add(layers.BatchNormalization())
