@@ -11,7 +11,8 @@ claim's quick budget (``replication.claims.filters_layer1.PROFILES["quick"]``: i
 optimiser, augmentation and permutation seed) and measures, after every epoch, each network's
 accuracy (running training accuracy; evaluate-mode accuracy on a fixed 5,000 of its training
 images; validation accuracy) and its first layer's per-network summary
-(``filters.network_summary``: median spectral concentration, colour share above random filters').
+(``filters.network_summary``: median spectral concentration; colour blobs beyond random filters';
+the colour share alone above random filters').
 It chooses the control's gate, the minimum effects and the colour statistic
 (``registry.CLAIMS["filters-layer1"]``); its seed is one of the claim's pilot seeds, so judged runs
 use others.
@@ -92,7 +93,7 @@ def quick_config(epochs: int | None = None):
     return config if epochs is None else dataclasses.replace(config, epochs=epochs)
 
 
-def probe_callback(x_probe, y_probe, threshold: float, rows: list):
+def probe_callback(x_probe, y_probe, reference: dict, rows: list):
     """A Keras callback that appends, before training and after every epoch, the first layer's
     per-network summary and (after epochs) the evaluate-mode accuracy on ``x_probe`` and the
     epoch's seconds (training and its validation pass, not this probe) to ``rows``."""
@@ -105,7 +106,7 @@ def probe_callback(x_probe, y_probe, threshold: float, rows: list):
             return np.asarray(filters.conv_layers(self.model)[0].kernel)
 
         def on_train_begin(self, logs=None):
-            rows.append({"epoch": 0, **filters.network_summary(self._kernels(), threshold)})
+            rows.append({"epoch": 0, **filters.network_summary(self._kernels(), reference)})
             self.initial = per_filter(self._kernels())
 
         def on_train_end(self, logs=None):
@@ -119,7 +120,7 @@ def probe_callback(x_probe, y_probe, threshold: float, rows: list):
             probs = evaluation.predict(self.model, x_probe)
             rows.append({"epoch": epoch + 1, "seconds": round(seconds, 1),
                          "probe_train_accuracy": float((probs.argmax(1) == y_probe).mean()),
-                         **filters.network_summary(self._kernels(), threshold)})
+                         **filters.network_summary(self._kernels(), reference)})
 
     return Probe()
 
@@ -132,6 +133,7 @@ def per_filter(kernels) -> dict:
     return {name: [round(float(v), 5) for v in fn(kernels)]
             for name, fn in (("spectral_concentration", filters.spectral_concentration),
                              ("colour_share", filters.colour_share),
+                             ("chromatic_concentration", filters.chromatic_concentration),
                              ("orientation_selectivity", filters.orientation_selectivity))}
 
 
@@ -152,8 +154,7 @@ def run(seeds, out: Path, data_dir, *, n_train: int | None = None, n_val: int = 
     preprocess = Preprocess.standardize_from(pool.train)
     probe_idx = np.sort(np.random.default_rng(1).permutation(len(pool.train))[:n_probe])
     x_probe, y_probe = preprocess(pool.train.x[probe_idx]), pool.train.y[probe_idx]
-    threshold = filters.random_colour_share_quantile((config.kernel, config.kernel,
-                                                      pool.image_shape[-1]))
+    reference = filters.random_colour_reference((config.kernel, config.kernel, pool.image_shape[-1]))
     record_log = load_log(out)
     done = {(r["arm"], r["seed"]) for r in record_log["runs"]}
     banks = {}
@@ -163,7 +164,7 @@ def run(seeds, out: Path, data_dir, *, n_train: int | None = None, n_val: int = 
                 log(f"{arm} seed {seed}: in the log, skipped")
                 continue
             rows: list = []
-            probe = probe_callback(x_probe, y_probe, threshold, rows)
+            probe = probe_callback(x_probe, y_probe, reference, rows)
             with tempfile.TemporaryDirectory() as work:
                 t0 = time.perf_counter()
                 rec = training.fit_seed(
@@ -181,7 +182,7 @@ def run(seeds, out: Path, data_dir, *, n_train: int | None = None, n_val: int = 
             hist = rec["history"]
             row = {"arm": arm, "seed": int(seed), "settings": dataclasses.asdict(config),
                    "n_train": len(pool.train), "n_val": len(pool.test), "n_probe": int(n_probe),
-                   "colour_threshold": threshold,
+                   "colour_reference": reference,
                    "running_train_accuracy_per_epoch": [float(v) for v in hist["accuracy"]],
                    "val_accuracy_per_epoch": [float(v) for v in hist["test_accuracy"]],
                    "per_epoch": rows,
@@ -220,6 +221,8 @@ def compare(runs: list) -> list:
             "colour_excess": t["final"]["colour_excess"],
             "colour_excess_permuted_pixels": c["final"]["colour_excess"],
             "colour_excess_initial": t["initial"]["colour_excess"],
+            "colour_share_excess": t["final"]["colour_share_excess"],
+            "colour_share_excess_permuted_pixels": c["final"]["colour_share_excess"],
             "same_initial_filters": t["initial"] == c["initial"],
         })
     return out
@@ -237,9 +240,9 @@ def provenance() -> dict:
 def tables(data: dict) -> str:
     """The page's generated part: every arm's epochs, and the per-network statistics."""
     lines = ["| arm | seed | epoch | running train accuracy | train accuracy (evaluate, probe) | "
-             "validation accuracy | median concentration | colour share median | colour fraction "
-             "| colour excess | s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "validation accuracy | median concentration | colour share median | colour blobs | "
+             "colour excess | colour share excess | s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in data["runs"]:
         for e in r["per_epoch"]:
             i = e["epoch"] - 1  # epoch 0: the filters as built, before any step
@@ -249,7 +252,8 @@ def tables(data: dict) -> str:
             lines.append(f"| {r['arm']} | {r['seed']} | {e['epoch']} | {running} | {probe} | "
                          f"{val} | {e['structure_median']:.4f} | "
                          f"{e['colour_share_median']:.4f} | {e['colour_fraction']:.4f} | "
-                         f"{e['colour_excess']:+.4f} | {e.get('seconds', '—')} |")
+                         f"{e['colour_excess']:+.4f} | {e['colour_share_excess']:+.4f} | "
+                         f"{e.get('seconds', '—')} |")
     lines += ["", "| arm | seed | training images | train accuracy (evaluate, all) | validation "
               "accuracy | wall s | commit |", "|---|---|---|---|---|---|---|"]
     for r in data["runs"]:
@@ -258,13 +262,16 @@ def tables(data: dict) -> str:
     comp = data.get("comparison") or []
     if comp:
         lines += ["", "| seed | median concentration, trained minus control | trained minus its "
-                  "initial filters | colour excess: trained | control | initial | same initial "
-                  "filters |", "|---|---|---|---|---|---|---|"]
+                  "initial filters | colour excess: trained | control | initial | colour share "
+                  "excess: trained | control | same initial filters |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for c in comp:
             lines.append(f"| {c['seed']} | {c['structure_vs_permuted_pixels']:+.4f} | "
                          f"{c['structure_vs_init']:+.4f} | {c['colour_excess']:+.4f} | "
                          f"{c['colour_excess_permuted_pixels']:+.4f} | "
-                         f"{c['colour_excess_initial']:+.4f} | {c['same_initial_filters']} |")
+                         f"{c['colour_excess_initial']:+.4f} | {c['colour_share_excess']:+.4f} | "
+                         f"{c['colour_share_excess_permuted_pixels']:+.4f} | "
+                         f"{c['same_initial_filters']} |")
     rep = data.get("reproduced_by") or {}
     if rep:
         lines += ["", f"Trained with the package at {rep['commit'][:8]}; rerun with: `{rep['command']}`."]

@@ -169,41 +169,66 @@ def colour_share(kernels: np.ndarray) -> np.ndarray:
     return ((w - grey) ** 2).sum(axis=(0, 1, 2)) / np.maximum(total, 1e-300)
 
 
-# Colour blobs against random filters: a random 7x7x3 filter already has a colour share of about
-# 2/3 (two of every pixel's three channel directions are not grey), so "colour" means a share that
-# random filters rarely reach.
-COLOUR_QUANTILE = 0.95  # a filter is a colour filter above this quantile of random filters' shares
+def chromatic_concentration(kernels: np.ndarray) -> np.ndarray:
+    """:func:`spectral_concentration` of each filter's colour part, the filter less its grey part
+    (the mean over the input channels, in every channel): near 0 when the colour varies from pixel
+    to pixel like noise, high when it forms a pattern (a colour blob, a colour-opponent edge)."""
+    w = np.asarray(kernels, dtype="float64")
+    return spectral_concentration(w - w.mean(axis=2, keepdims=True))
 
 
-def random_colour_share_quantile(kernel_shape: tuple[int, int, int], q: float = COLOUR_QUANTILE,
-                                 n: int = 50_000, seed: int = 0) -> float:
-    """The ``q``-quantile of :func:`colour_share` over ``n`` filters of ``kernel_shape`` (k, k,
-    channels) whose weights are independent and uniform: the law of Keras's default initializer
-    (``glorot_uniform``) for every such filter, whatever the layer's fan-in and fan-out, because the
-    colour share ignores the filter's scale. Drawn from ``seed`` in chunks (about 0.2 s)."""
+# Colour blobs against random filters. A random 7x7x3 filter already has a colour share of about
+# 2/3 (two of every pixel's three channel directions are not grey), and a smooth blob in one
+# channel has exactly 2/3 too, so the colour share alone cannot tell a colour blob from noise; what
+# random filters lack is a colour part that forms a pattern. A colour-blob filter here: its colour
+# part is more concentrated than COLOUR_QUANTILE of random filters' and carries at least
+# COLOUR_MIN_SHARE of its energy (not a faint tint on a grey edge: half a random filter's share).
+COLOUR_QUANTILE = 0.95
+COLOUR_MIN_SHARE = 1 / 3
+
+
+def colour_blobs(kernels: np.ndarray, threshold: float) -> np.ndarray:
+    """Per filter: is it a colour blob (see :data:`COLOUR_QUANTILE`)? ``threshold``: the random
+    filters' quantile of :func:`chromatic_concentration` (:func:`random_colour_reference`)."""
+    return (colour_share(kernels) >= COLOUR_MIN_SHARE) & (chromatic_concentration(kernels) > threshold)
+
+
+def random_colour_reference(kernel_shape: tuple[int, int, int], n: int = 50_000, seed: int = 0) -> dict:
+    """What random filters of ``kernel_shape`` (k, k, channels) show, from ``n`` filters whose
+    weights are independent and uniform: the law of Keras's default initializer
+    (``glorot_uniform``) for every such filter whatever the layer's fan-in and fan-out, because
+    both measures ignore the filter's scale. ``threshold``: the :data:`COLOUR_QUANTILE` quantile of
+    :func:`chromatic_concentration`; ``fraction``: the share of them that :func:`colour_blobs`
+    counts (about 1 - COLOUR_QUANTILE); ``colour_share``: the same quantile of
+    :func:`colour_share`. Drawn from ``seed`` in chunks (under a second)."""
     rng = np.random.default_rng(seed)
-    shares = []
-    for lo in range(0, n, 5_000):
-        w = rng.uniform(-1.0, 1.0, size=(*kernel_shape, min(5_000, n - lo)))
-        shares.append(colour_share(w))
-    return float(np.quantile(np.concatenate(shares), q))
+    chunks = [rng.uniform(-1.0, 1.0, size=(*kernel_shape, min(5_000, n - lo))) for lo in range(0, n, 5_000)]
+    chroma = np.concatenate([chromatic_concentration(w) for w in chunks])
+    share = np.concatenate([colour_share(w) for w in chunks])
+    threshold = float(np.quantile(chroma, COLOUR_QUANTILE))
+    return {"threshold": threshold,
+            "fraction": float(np.mean((share >= COLOUR_MIN_SHARE) & (chroma > threshold))),
+            "colour_share": float(np.quantile(share, COLOUR_QUANTILE))}
 
 
-def network_summary(kernels: np.ndarray, colour_threshold: float | None = None) -> dict:
+def network_summary(kernels: np.ndarray, reference: dict | None = None) -> dict:
     """One network's first layer in a few numbers (the unit of analysis is the network, not the
     filter: the filters of one network are not independent samples): the median
     :func:`spectral_concentration` and :func:`orientation_selectivity` of its filters, the median
-    :func:`colour_share` and, given ``colour_threshold`` (:func:`random_colour_share_quantile`), the
-    fraction of its filters above it and that fraction less the share of random filters above it
-    (``colour_excess``: 0 for random filters, on average)."""
+    :func:`colour_share` and, given ``reference`` (:func:`random_colour_reference`), the share of
+    its filters that are colour blobs (:func:`colour_blobs`) and that share less random filters'
+    (``colour_excess``: 0 for random filters, on average), and the share whose colour share alone
+    exceeds random filters' quantile, less 1 - that quantile (``colour_share_excess``)."""
     out = {"structure_median": float(np.median(spectral_concentration(kernels))),
            "orientation_median": float(np.median(orientation_selectivity(kernels)))}
     if kernels.shape[2] == 3:
         cs = colour_share(kernels)
         out["colour_share_median"] = float(np.median(cs))
-        if colour_threshold is not None:
-            out["colour_fraction"] = float(np.mean(cs > colour_threshold))
-            out["colour_excess"] = out["colour_fraction"] - (1.0 - COLOUR_QUANTILE)
+        if reference is not None:
+            out["colour_fraction"] = float(np.mean(colour_blobs(kernels, reference["threshold"])))
+            out["colour_excess"] = out["colour_fraction"] - reference["fraction"]
+            out["colour_share_excess"] = float(np.mean(cs > reference["colour_share"])) - (
+                1.0 - COLOUR_QUANTILE)
     return out
 
 

@@ -16,9 +16,11 @@ The unit of analysis is the network (one per seed), not the filter: each network
 summarised by :func:`replication.filters.network_summary`.
 Tested by: registry entry ``filters-layer1``. The primary statistic, per seed, is the trained
 network's median spectral concentration minus its permuted-pixel control's (paired by seed); the
-colour half is the share of trained filters whose colour share exceeds the chosen quantile of
-random filters' (:func:`replication.filters.random_colour_share_quantile`: random filters already
-have a colour share of about 2/3) less the share of random filters above it. Gates: the trained
+colour half ("colour blobs") is the share of trained filters that are colour blobs
+(:func:`replication.filters.colour_blobs`: a colour part that forms a pattern, as in random filters
+only by chance, and carries a good part of the filter's energy) less the share of random filters
+that are (:func:`replication.filters.random_colour_reference`; random filters already have a colour
+share of about 2/3, so the colour share alone says little). Gates: the trained
 network learned the task, and the control learned too (its training accuracy, evaluate mode).
 The initial filters, the old per-filter Vargha-Delaney A values and the 3x3 first-layer filters of
 the trained ``cifar10-aug`` model are reported beside, not judged. The design's pilot:
@@ -107,7 +109,7 @@ def planned_work(config: Config, n_train: int | None = None, n_test: int | None 
 def run(config: Config, ctx) -> dict:
     from .. import hardware, models, optimizers, results, training
     from ..data import Preprocess
-    from ..filters import network_summary, random_colour_share_quantile, structure_stats
+    from ..filters import network_summary, random_colour_reference, structure_stats
 
     data = ctx.dataset(config.dataset).subset(config.n_train, config.n_test)
     preprocess = Preprocess.standardize_from(data.train)
@@ -133,8 +135,8 @@ def run(config: Config, ctx) -> dict:
         # models is imported above: a saved control's PixelPermutation layer is registered.
         return d, record, _first_conv(training.load_model(d, record)), initial
 
-    # "Colour" = above this quantile of random filters' colour shares (the same for every seed).
-    threshold = random_colour_share_quantile((config.kernel, config.kernel, data.image_shape[-1]))
+    # What random filters of this shape show (colour blobs by chance), the same for every seed.
+    reference = random_colour_reference((config.kernel, config.kernel, data.image_shape[-1]))
     records, controls, networks, stats, versus = [], [], [], [], []
     for seed in config.seeds:
         trained = train(seed, "")
@@ -142,9 +144,9 @@ def run(config: Config, ctx) -> dict:
         records.append(trained)
         controls.append(control)
         networks.append({"seed": int(seed),
-                         "trained": network_summary(trained[2], threshold),
-                         CONTROL: network_summary(control[2], threshold),
-                         "initial": network_summary(trained[3], threshold)})
+                         "trained": network_summary(trained[2], reference),
+                         CONTROL: network_summary(control[2], reference),
+                         "initial": network_summary(trained[3], reference)})
         # Per filter, reported only (the filters of one network are not independent samples).
         stats.append(structure_stats(trained[2], trained[3]))  # against the initial filters
         versus.append(structure_stats(trained[2], control[2]))  # against the control
@@ -185,6 +187,9 @@ def run(config: Config, ctx) -> dict:
                                   for n in networks],
             f"colour_excess_{CONTROL}": per_network(CONTROL, "colour_excess"),
             "colour_excess_initial": per_network("initial", "colour_excess"),
+            # The colour share alone above random filters' (opponent colour), less chance.
+            "colour_share_excess": per_network("trained", "colour_share_excess"),
+            f"colour_share_excess_{CONTROL}": per_network(CONTROL, "colour_share_excess"),
             "control_test_accuracy": [r["test_accuracy"] for _, r, _, _ in controls],
             # Reported: the old design's per-filter Vargha-Delaney A values (0.5: no difference).
             f"structure_A_vs_{CONTROL}": effect(versus, "spectral_concentration"),
@@ -194,7 +199,7 @@ def run(config: Config, ctx) -> dict:
             "colour_A_vs_init": effect(stats, "colour_share"),
             "cifar10_aug_structure_effect": effect([a["stats"] for a in aug], "spectral_concentration"),
         },
-        "colour_threshold": threshold,
+        "colour_reference": reference,
         "networks": networks,
         "structure": [{"seed": r["seed"], **s} for (_, r, _, _), s in zip(records, stats, strict=True)],
         f"versus_{CONTROL}": [{"seed": r["seed"], **v}
