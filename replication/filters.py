@@ -200,13 +200,14 @@ def random_colour_reference(kernel_shape: tuple[int, int, int], n: int = 50_000,
     both measures ignore the filter's scale. ``threshold``: the :data:`COLOUR_QUANTILE` quantile of
     :func:`chromatic_concentration`; ``fraction``: the share of them that :func:`colour_blobs`
     counts (about 1 - COLOUR_QUANTILE); ``colour_share``: the same quantile of
-    :func:`colour_share`. Drawn from ``seed`` in chunks (under a second)."""
+    :func:`colour_share`; ``min_share``: :data:`COLOUR_MIN_SHARE`. Drawn from ``seed`` in chunks
+    (under a second)."""
     rng = np.random.default_rng(seed)
     chunks = [rng.uniform(-1.0, 1.0, size=(*kernel_shape, min(5_000, n - lo))) for lo in range(0, n, 5_000)]
     chroma = np.concatenate([chromatic_concentration(w) for w in chunks])
     share = np.concatenate([colour_share(w) for w in chunks])
     threshold = float(np.quantile(chroma, COLOUR_QUANTILE))
-    return {"threshold": threshold,
+    return {"threshold": threshold, "min_share": COLOUR_MIN_SHARE,
             "fraction": float(np.mean((share >= COLOUR_MIN_SHARE) & (chroma > threshold))),
             "colour_share": float(np.quantile(share, COLOUR_QUANTILE))}
 
@@ -248,7 +249,9 @@ def structure_stats(trained: np.ndarray, initial: np.ndarray) -> dict:
     out = {}
     for name, fn in (("spectral_concentration", spectral_concentration),
                      ("orientation_selectivity", orientation_selectivity),
-                     *((("colour_share", colour_share),) if trained.shape[2] == 3 else ())):
+                     *((("colour_share", colour_share),
+                        ("chromatic_concentration", chromatic_concentration))
+                       if trained.shape[2] == 3 else ())):
         t, i = fn(trained), fn(initial)
         out[name] = {"trained": t.tolist(), "initial": i.tolist(),
                      "trained_median": float(np.median(t)), "initial_median": float(np.median(i)),

@@ -38,6 +38,7 @@ DRIVERS = {
     "depth_diagnosis.py": Driver("depth_diagnosis.json", "DEPTH_DIAGNOSIS.md", 300),
     "tune_cifar10_fast.py": Driver("cifar10_fast_tuning.json", "CIFAR10_FAST_TUNING.md", 300),
     "dropout_pilot.py": Driver("dropout_pilot.json", "DROPOUT_PILOT.md", 300),
+    "filters_control_pilot.py": Driver("filters_control_pilot.json", "FILTERS_CONTROL_PILOT.md", 300),
 }
 
 
@@ -187,8 +188,26 @@ def _check_dropout_smoke(out: Path) -> None:
     assert "| smoke-300 | 300 | 0 |" in page and "Chosen by the pilot's rule" in page
 
 
+def _check_filters_control_smoke(out: Path) -> None:
+    data = json.loads(out.read_text())
+    assert {"runs", "comparison", "reproduced_by"} <= set(data)
+    assert [(r["arm"], r["seed"], r["n_train"], r["n_val"]) for r in data["runs"]] == [
+        ("trained", 0, 300, 100), ("permuted_pixels", 0, 300, 100)]
+    for r in data["runs"]:
+        assert [e["epoch"] for e in r["per_epoch"]] == [0, 1]
+        assert len(r["val_accuracy_per_epoch"]) == 1 == len(r["running_train_accuracy_per_epoch"])
+        assert 0.0 <= r["train_accuracy"] <= 1.0 and r["params"] == 382_858
+        assert len(r["per_filter"]["final"]["colour_share"]) == 64
+    (comp,) = data["comparison"]
+    assert comp["same_initial_filters"] is True  # same seed: the permutation draws no weights
+    assert _commit_exists(data["reproduced_by"]["commit"])
+    page = out.with_suffix(".md").read_text()
+    assert "| trained | 0 | 1 |" in page and "| permuted_pixels | 0 | 300 |" in page
+
+
 SMOKE_CHECKS = {"depth_diagnosis.py": _check_depth_smoke, "tune_cifar10_fast.py": _check_tune_smoke,
-                "dropout_pilot.py": _check_dropout_smoke}
+                "dropout_pilot.py": _check_dropout_smoke,
+                "filters_control_pilot.py": _check_filters_control_smoke}
 
 
 @pytest.mark.slow
@@ -303,3 +322,23 @@ def test_dropout_pilot_page_regenerates_from_its_log(tmp_path):
     for r in data["runs"]:
         assert r["settings"] == dataclasses.asdict(pilot.REGIMES[r["regime"]])
     assert {r["seed"] for r in data["runs"]} == set(registry.get("dropout").pilot_seeds)
+
+
+@pytest.mark.slow
+def test_filters_control_pilot_page_regenerates_from_its_log(tmp_path):
+    """FILTERS_CONTROL_PILOT.md's tables are what 'table --write' makes of the committed log, every
+    run used the claim's quick settings of today, and its seed is one of the claim's pilot seeds."""
+    import dataclasses as dc
+
+    from replication import registry
+    from replication.claims import filters_layer1
+
+    pilot = _load("filters_control_pilot.py")
+    page = tmp_path / "page.md"
+    shutil.copy(BENCH / "FILTERS_CONTROL_PILOT.md", page)
+    data = pilot.load_log(BENCH / "filters_control_pilot.json")
+    pilot.write_page(data, page)
+    assert page.read_text() == (BENCH / "FILTERS_CONTROL_PILOT.md").read_text()
+    for r in data["runs"]:
+        assert r["settings"] == json.loads(json.dumps(dc.asdict(filters_layer1.PROFILES["quick"])))
+    assert {r["seed"] for r in data["runs"]} <= set(registry.get("filters-layer1").pilot_seeds)

@@ -158,10 +158,10 @@ def test_plans_by_hand():
     # validation passes, 2,000 test images, 5,000 training images scored.
     dw = plan("depth-width", "quick")
     assert len(dw) == 7 and set(dw.values()) == {(2 * 4 * 18_000, 2 * (4 * 2_000 + 2_000 + 5_000))}
-    # filters-layer1 quick: the control has no test curve, but evaluate on the training set.
+    # filters-layer1 quick, 3 seeds: the control has no test curve, but evaluate on the training set.
     assert plan("filters-layer1", "quick") == {
-        "filters_cnn trained": (2 * 4 * 50_000, 2 * (4 * 10_000 + 10_000)),
-        "filters_cnn shuffled_labels": (2 * 4 * 50_000, 2 * (10_000 + 50_000))}
+        "filters_cnn trained": (3 * 4 * 50_000, 3 * (4 * 10_000 + 10_000)),
+        "filters_cnn permuted_pixels": (3 * 4 * 50_000, 3 * (10_000 + 50_000))}
     # pooling-translation quick: 20,000 training digits, 2 epochs; shift curves on 2,000 test
     # digits, 2 directions x 9 shifts, for each CNN and the MLP.
     pt = plan("pooling-translation", "quick")
@@ -193,7 +193,7 @@ SMOKE_RUNS = {
     "cifar10-noaug": {"cifar10_vgg(augmentation=None)": "seed*"},
     "cifar10-fast": {"cifar10_vgg(augmentation=flip_translate) fast recipe": "seed*",
                      "cifar10_vgg(augmentation=lecture) lecture recipe": "lecture_recipe/seed*"},
-    "filters-layer1": {"filters_cnn trained": "seed*", "filters_cnn shuffled_labels": "shuffled_labels/seed*"},
+    "filters-layer1": {"filters_cnn trained": "seed*", "filters_cnn permuted_pixels": "permuted_pixels/seed*"},
     "top-patches": {},
 }
 
