@@ -1,6 +1,6 @@
 """The top 9 test patches of 16 filters per layer, as 3x3 blocks (the lecture's "Top 9 patches"
 slide), for the first, a middle and the last conv layer of the lecture's CIFAR-10 CNN (as trained
-by cifar10-aug).
+by cifar10-fast: its architecture, trained well).
 
 Each patch is the unit's receptive field (size in the row title; grey where it reaches past the
 image), shown at the same size on the page, so deeper rows are zoomed out. The row title gives the

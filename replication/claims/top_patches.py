@@ -3,8 +3,9 @@ features".
 
 Lecture: slides "Top 9 patches that activate each filter in layer 1" and "Each layer is finding
 more and more complicated features" (Zeiler & Fergus 2014).
-Test: the lecture's CIFAR-10 CNN as trained by ``cifar10-aug`` (the lecture's recipe; its seeds,
-reused, never retrained) is run over the test images, and so is the same network untrained (the
+Test: the lecture's CIFAR-10 CNN as trained by ``cifar10-fast`` (the lecture's architecture trained
+well, as the lecture's pictures come from a converged AlexNet; its seeds, reused, never retrained)
+is run over the test images, and so is the same network untrained (the
 same seed's initial weights: the same architecture and receptive fields). For every filter of the
 first, a middle and the last conv layer: the 9 images where that filter's strongest unit fires
 hardest, cropped to the unit's receptive field (computed from the architecture,
@@ -12,7 +13,7 @@ hardest, cropped to the unit's receptive field (computed from the architecture,
 of those 9 images: edges fire on every class, a detector of a part of a horse fires on horses; and
 since larger receptive fields alone can raise purity, trained is compared with untrained.
 Tested by: registry entry ``top-patches`` (the last conv layer's mean purity, trained minus
-untrained, per seed; a one-sided Mann-Whitney test over its filters in every seed).
+untrained, per network: a one-sided paired t-test over seeds, the network as the unit).
 Figures: ``figures/top_patches/plot_top_patches.py``.
 Tests: ``tests/claims/test_top_patches.py``.
 """
@@ -29,17 +30,19 @@ from ..errors import ReplicationError
 @dataclasses.dataclass(frozen=True)
 class Config:
     dataset: str = "cifar10"
-    seeds: tuple[int, ...] = (0,)  # which cifar10-aug seeds to probe (each must have been trained)
+    seeds: tuple[int, ...] = (0,)  # which cifar10-fast seeds to probe (each must have been trained)
     top: int = 9
     show: int = 16  # filters per layer whose patches are kept for the figure
     n_test: int | None = None  # test images searched; None: all 10,000
 
 
-MODEL_FROM = "cifar10-aug"  # the lecture's own CIFAR-10 model and recipe
+# The lecture's CIFAR-10 model, trained well (issue #22, item 3): the models of cifar10-aug's
+# quick budget (10 epochs) stop near the notebook's 76%.
+MODEL_FROM = "cifar10-fast"
 
 PROFILES = {
-    "paper": Config(seeds=(0, 1, 2)),
-    "quick": Config(seeds=(0, 1)),  # cifar10-aug's quick seeds
+    "paper": Config(seeds=(10, 11, 12)),
+    "quick": Config(seeds=(10, 11, 12)),  # cifar10-fast's seeds
     "smoke": Config(show=4),
 }
 
@@ -55,7 +58,7 @@ def probed_layers(model) -> list[str]:
 
 def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
     """What :func:`run` computes (:class:`replication.flops.Work`), from the config alone: nothing
-    is trained (``cifar10-aug`` trained the models, counted in its result); per seed, the trained
+    is trained (``cifar10-fast`` trained the models, counted in its result); per seed, the trained
     and the untrained network each run the searched test images up to each probed layer (one
     Work per probed layer: the network up to it). ``n_train`` is unused; ``n_test``: the loaded
     dataset's test split size before ``config.n_test`` (None: CIFAR-10's 10,000)."""
@@ -71,8 +74,9 @@ def planned_work(config: Config, n_train: int | None = None, n_test: int | None 
 
             from .. import models
 
-            # cifar10-aug's network (its augmentation layer runs no convolution).
-            model = models.cifar10_vgg(spec.image_shape, len(spec.class_names), augmentation="lecture")
+            # cifar10-fast's network (its augmentation layer runs no convolution).
+            model = models.cifar10_vgg(spec.image_shape, len(spec.class_names),
+                                       augmentation="flip_translate")
             names = probed_layers(model)
             return keras.Model(model.inputs, model.get_layer(names[index]).output)
         return build
@@ -168,6 +172,7 @@ def run(config: Config, ctx) -> dict:
             "purity_gain": [gain(s, "purity_mean") for s in per_seed],
             "purity_gain_untrained": [gain(s, "purity_mean_untrained") for s in per_seed],
             "source_train_accuracy": [runs[s][1]["train_accuracy"] for s in config.seeds],
+            "source_test_accuracy": [runs[s][1]["test_accuracy"] for s in config.seeds],
         },
         "layers": layer_info,
         "receptive_fields": [{"layer": n, "size": f[0].size, "jump": f[0].jump}

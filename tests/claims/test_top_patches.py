@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 import pytest
-from _helpers import filter_verdict
+from _helpers import REST_OF_FAMILY_SIGNIFICANT
 
 from replication import data, filters, models, plotting, registry, results, runner, verdicts
 
@@ -106,11 +106,28 @@ def test_top_patches_are_the_brightest_places_cropped_to_the_field():
         assert patches[t].max() == 10 + img
 
 
+def _verdict(values, gate=0.9, n_family_significant=True):
+    """top-patches judged from per-network values (a paired t-test over seeds), the rest of its
+    family significant so that Holm leaves this test's p as it is."""
+    claim = registry.get("top-patches")
+    summary = {claim.metric: verdicts.summarize(values),
+               **{g.metric: verdicts.summarize([gate] * len(values)) for g in claim.gates}}
+    return verdicts.judge(claim, summary, profile="quick", dataset="cifar10", synthetic=False,
+                          family=REST_OF_FAMILY_SIGNIFICANT if n_family_significant else None)["verdict"]
+
+
 def test_top_patches_verdicts_follow_the_registry():
-    verdict = filter_verdict
-    assert verdict("top-patches", [0.1, 0.12, 0.09], [1e-3] * 3) == verdicts.REPLICATED
-    assert verdict("top-patches", [0.02, 0.03, 0.02], [1e-3] * 3) == verdicts.INDICATIVE  # below 0.05
-    assert verdict("top-patches", [-0.01, 0.0, -0.02], [0.7] * 3, p_rev=0.3) == verdicts.NO_EFFECT
+    """The network is the unit: one value per seed, a t-test over seeds; the gate reads the probed
+    model's test accuracy."""
+    claim = registry.get("top-patches")
+    assert claim.test.method == "t" and claim.requires == ("cifar10-fast",)
+    assert _verdict([0.10, 0.12, 0.09]) == verdicts.REPLICATED
+    assert _verdict([0.02, 0.03, 0.025]) == verdicts.INDICATIVE  # significant, below the minimum
+    assert _verdict([0.10, 0.12]) == verdicts.INDICATIVE  # n < 3
+    assert _verdict([-0.01, 0.0, 0.005]) in (verdicts.NO_EFFECT, verdicts.INDICATIVE)
+    assert _verdict([-0.10, -0.12, -0.09]) == verdicts.CONTRADICTED_AT_BUDGET
+    gate = claim.gates[0].at_least
+    assert _verdict([0.10, 0.12, 0.09], gate=gate - 0.01) == verdicts.INCONCLUSIVE
 
 
 @pytest.mark.slow  # a claim and its prerequisite in smoke
@@ -132,7 +149,7 @@ def test_top_patches_smoke(tmp_path):
     assert s["purity_vs_untrained"]["values"][0] == pytest.approx(
         s["purity_last_trained"]["values"][0] - s["purity_last_untrained"]["values"][0])
     claim = registry.get("top-patches")
-    assert {claim.metric, *claim.p_metrics, *claim.reported, *(g.metric for g in claim.gates)} <= set(s)
+    assert {claim.metric, *claim.reported, *(g.metric for g in claim.gates)} <= set(s)
 
     for name in ("top_patches",):
         spec = importlib.util.spec_from_file_location(f"plot_{name}", plotting.figure_script(name))
