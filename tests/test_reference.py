@@ -16,10 +16,22 @@ from replication import registry, results, verdicts
 STORE = results.Store(results.REFERENCE_DIR)
 COMMITTED = [(path, result) for path, result in STORE.all_results()]
 
-# Committed results whose registry entry changed since their run, by name
-# (<profile>/<dataset>/<claim>), each with the reason and the rerun that will replace it. Empty:
-# every committed result was judged under today's entry.
-EXPECTED_STALE: dict[str, str] = {}
+# Committed results whose registry entry or config changed since their run, by name
+# (<profile>/<dataset>/<claim>), each with the reason and the rerun that will replace it.
+EXPECTED_STALE: dict[str, str] = {
+    "quick/cifar10/filters-layer1": (
+        "issue #22, item 2: registered the permuted-pixel control and the network as the unit "
+        "(1405bf3); rerun with seeds 10-12: python -m replication run filters-layer1"),
+    "quick/cifar10/top-patches": (
+        "issue #22, item 3: registered to probe cifar10-fast's models, the network as the unit "
+        "(1405bf3); rerun after cifar10-fast: python -m replication run top-patches"),
+}
+# Committed results whose config (not registry entry) changed since their run: fingerprint only.
+EXPECTED_RECONFIGURED: dict[str, str] = {
+    "quick/cifar10/cifar10-fast": (
+        "issue #23, item 4: judged seeds 10-12, disjoint from the tuning pilot's seed 0 (1405bf3); "
+        "rerun: python -m replication run cifar10-fast"),
+}
 
 
 def _name(path) -> str:
@@ -111,6 +123,8 @@ def test_no_committed_result_that_repeats_a_pilot_s_seeds_carries_a_judged_label
     """Pilot seeds and judged seeds are disjoint (the registry's pilot_seeds), or the result says
     it is exploratory: a run that repeats the seeds its design was chosen on is not evidence."""
     for path, result in COMMITTED:
+        if _name(path) in EXPECTED_STALE:  # judged under an older entry: its own test
+            continue
         claim = registry.get(result["claim"])
         overlap = sorted(set(result["seeds"]) & set(claim.pilot_seeds))
         if overlap and result["verdict_detail"]["row"] not in ("0", "1"):
@@ -121,6 +135,8 @@ def test_no_committed_result_that_repeats_a_pilot_s_seeds_carries_a_judged_label
 
 def test_every_effect_verdict_was_adjusted_over_the_registered_family():
     for path, result in COMMITTED:
+        if _name(path) in EXPECTED_STALE:  # judged under an older entry: its own test
+            continue
         detail = result["verdict_detail"]
         if detail["row"][:1] in "34567" and detail["test"]["kind"] == "effect":
             family = detail["family"]
@@ -133,6 +149,8 @@ def test_every_committed_result_records_its_precision_and_the_numbers_of_its_tes
     """The stored statistic, n, mean and one-sided p of each judged test are what the stored
     per-seed values give today (the README and the report print them from there)."""
     for path, result in COMMITTED:
+        if _name(path) in EXPECTED_STALE:  # judged under an older entry: its own test
+            continue
         assert result.get("precision") in ("float32", "bfloat16"), path
         claim = registry.get(result["claim"])
         stored = result["verdict_detail"]
@@ -155,7 +173,21 @@ def test_a_committed_result_was_made_by_today_s_config(path, result):
     it, not retrain it. A config changed since shows here until the claim is rerun."""
     from replication import runner
 
+    if _name(path) in EXPECTED_STALE or _name(path) in EXPECTED_RECONFIGURED:
+        pytest.skip(f"{_name(path)}: listed: "
+                    f"{EXPECTED_STALE.get(_name(path)) or EXPECTED_RECONFIGURED[_name(path)]}")
     config = runner.make_config(result["claim"], result["profile"], result["dataset"], result.get("seeds"))
     fp = runner.config_fingerprint(result["claim"], config, result.get("deterministic", False),
                                    result.get("precision", "float32"))
     assert fp == result["fingerprint"], f"{path}: made by another config than today's; rerun it"
+
+
+def test_a_result_listed_as_reconfigured_was_made_with_other_seeds_than_today_s_profile():
+    """EXPECTED_RECONFIGURED lists results whose profile's seeds changed (to fresh judged seeds)
+    since the run; a listed one that today's profile would reproduce is listed wrongly."""
+    from replication import runner
+
+    for name in EXPECTED_RECONFIGURED:
+        path, result = next((p, r) for p, r in COMMITTED if _name(p) == name)
+        config = runner.make_config(result["claim"], result["profile"], result["dataset"])
+        assert list(config.seeds) != list(result["seeds"]), name

@@ -47,11 +47,30 @@ def test_augmentation_changes_images_in_training_and_is_the_identity_at_inferenc
 
 
 def test_cifar10_aug_verdicts_follow_the_registry():
+    """Judged against the notebook's curve at the run's own last epoch: at most 3 points below."""
     verdict = cifar10_verdict
-    assert verdict("cifar10-aug", [0.8986] * 3) == verdicts.REPLICATED
-    assert verdict("cifar10-aug", [0.8890, 0.8891, 0.8889]) == verdicts.REPLICATED  # within 1 point
-    assert verdict("cifar10-aug", [0.8880] * 3) == verdicts.NOT_REPLICATED
-    assert verdict("cifar10-aug", [0.54, 0.55], profile="quick") == verdicts.NOT_REACHED
+    band = {"curve_vs_notebook": [0.0] * 3}
+    assert verdict("cifar10-aug", [0.0] * 3, **band) == verdicts.REPLICATED
+    assert verdict("cifar10-aug", [-0.029, -0.028, -0.03], **band) == verdicts.REPLICATED
+    assert verdict("cifar10-aug", [-0.035] * 3, **band) == verdicts.NOT_REPLICATED
+    assert verdict("cifar10-aug", [-0.07, -0.1, -0.05], profile="quick", **band) == verdicts.NOT_REACHED
+    assert verdict("cifar10-aug", [0.01, 0.02], profile="quick", **band) == verdicts.INDICATIVE
+    assert verdict("cifar10-aug", [0.0] * 3, train=0.5) == verdicts.INCONCLUSIVE
+
+
+def test_versus_notebook_reads_the_notebook_s_curve_at_the_run_s_epochs():
+    from replication import lecture
+    from replication.claims import cifar10_aug
+    from replication.errors import ReplicationError
+
+    notebook = lecture.curve(*cifar10_aug.NOTEBOOK[:1], variant=cifar10_aug.NOTEBOOK[1])
+    acc = notebook["val_accuracy"].to_numpy()
+    last, mean = cifar10_aug.versus_notebook({"test_accuracy": list(acc[:10] + 0.01)})
+    assert last == pytest.approx(0.01) and mean == pytest.approx(0.01)
+    last, mean = cifar10_aug.versus_notebook({"test_accuracy": [acc[0] - 0.2, acc[1]]})
+    assert last == pytest.approx(0.0) and mean == pytest.approx(-0.1)
+    with pytest.raises(ReplicationError):
+        cifar10_aug.versus_notebook({"test_accuracy": [0.5] * (len(acc) + 1)})
 
 
 def test_lecture_recipe_smoke_run_saves_what_the_figures_need(tmp_path):
