@@ -19,9 +19,6 @@ COMMITTED = [(path, result) for path, result in STORE.all_results()]
 # Committed results whose registry entry or config changed since their run, by name
 # (<profile>/<dataset>/<claim>), each with the reason and the rerun that will replace it.
 EXPECTED_STALE: dict[str, str] = {
-    "quick/cifar10/filters-layer1": (
-        "issue #22, item 2: registered the permuted-pixel control and the network as the unit "
-        "(1405bf3); rerun with seeds 10-12: python -m replication run filters-layer1"),
     "quick/cifar10/top-patches": (
         "issue #22, item 3: registered to probe cifar10-fast's models, the network as the unit "
         "(1405bf3); rerun after cifar10-fast: python -m replication run top-patches"),
