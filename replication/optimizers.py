@@ -66,6 +66,49 @@ def one_cycle(peak_lr: float, *, optimizer: str = "adam", warmup_fraction: float
     return make
 
 
+def warmup_stable_decay(peak_lr: float, *, warmup_fraction: float = 0.05,
+                        decay_fraction: float = 0.2, start_fraction: float = 0.1):
+    """Adam under a warm-up / stable / decay schedule: a linear warm-up from ``start_fraction *
+    peak_lr`` to ``peak_lr`` over the first ``warmup_fraction`` of all steps, ``peak_lr`` held
+    until the last ``decay_fraction`` of the steps, then a linear fall to 0 at the last step.
+
+    Why our own schedule (issue #23, depth at convergence): Keras 3 ships warm-up only with
+    ``CosineDecay``, which anneals all the way, so a learning curve under it keeps rising until
+    the end whether or not the network has converged. A stable phase at one learning rate lets a
+    convergence gate read a plateau of the curve before the decay phase settles the weights.
+    """
+    if not 0.0 <= warmup_fraction < 1.0 or not 0.0 < decay_fraction < 1.0 \
+            or warmup_fraction + decay_fraction > 1.0:
+        raise ValueError("warmup_stable_decay: need 0 <= warmup_fraction, 0 < decay_fraction and "
+                         f"warmup + decay <= 1, got {warmup_fraction} and {decay_fraction}")
+
+    def make(steps_per_epoch: int, epochs: int):
+        import keras
+
+        total = max(1, int(steps_per_epoch) * int(epochs))
+        warmup = max(0, round(warmup_fraction * total))
+        decay = max(1, round(decay_fraction * total))
+
+        class WarmupStableDecay(keras.optimizers.schedules.LearningRateSchedule):
+            def __call__(self, step):
+                from keras import ops
+
+                step = ops.cast(step, "float32")
+                start = start_fraction * peak_lr
+                up = start + (peak_lr - start) * step / max(1, warmup)
+                down = peak_lr * ops.maximum(0.0, (total - step) / decay)
+                return ops.minimum(ops.minimum(up, peak_lr), down) if warmup else \
+                    ops.minimum(peak_lr, down)
+
+            def get_config(self):
+                return {"peak_lr": peak_lr, "total": total, "warmup": warmup, "decay": decay,
+                        "start_fraction": start_fraction}
+
+        return keras.optimizers.Adam(learning_rate=WarmupStableDecay())
+
+    return make
+
+
 def for_budget(schedule: str, learning_rate: float, warmup_fraction: float = 0.2):
     """Adam for a claim's ``schedule`` field: ``"constant"`` (the notebooks) or ``"one_cycle"``
     (peak ``learning_rate`` after ``warmup_fraction`` of the steps)."""

@@ -106,7 +106,8 @@ def tuner_class():
         ``sweep``: seeds, epochs, batch_size, cache_dir, deterministic, verbose, num_classes,
         preprocess, x_train/y_train (uint8 images, int labels), x_val/y_val, x_test/y_test and
         x_train_eval/y_train_eval (a fixed sample of the training images for the training accuracy;
-        preprocessed images, one-hot labels). The objective is validation accuracy; the test
+        preprocessed images, one-hot labels); optionally ``plateau``, the epoch windows of
+        :func:`plateau_gain` read from each execution's validation curve. The objective is validation accuracy; the test
         set is scored once per execution, after training, and steers nothing.
         """
 
@@ -133,7 +134,7 @@ def tuner_class():
                 params = record["params"]
             out = {"params": float(params), "executions": float(len(per_seed)),
                    "wall_time_s": float(sum(r["wall_time_s"] for r in per_seed))}
-            for key in ("val_accuracy", "test_accuracy", "train_accuracy"):
+            for key in ("val_accuracy", "test_accuracy", "train_accuracy", "plateau_gain"):
                 values = [r.get(key, float("nan")) for r in per_seed]
                 out[key] = float(np.mean(values))  # val_accuracy: the objective
                 out[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
@@ -169,7 +170,11 @@ def tuner_class():
             # moving statistics), on a fixed sample of the training images.
             train = evaluate(model, sw["x_train_eval"], sw["y_train_eval"], batch_size=512)
             # Keras's val_* columns hold the validation split here (read_history names them test_*).
+            val_curve = [float(v) for v in history["test_accuracy"]]
             return {"seed": int(seed), "params": int(model.count_params()),
+                    "val_accuracy_per_epoch": val_curve,
+                    "loss_per_epoch": [float(v) for v in history["loss"]],
+                    "plateau_gain": plateau_gain(val_curve, sw.get("plateau")),
                     "val_accuracy": float(history["test_accuracy"][-1]),
                     "test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
                     "train_accuracy": float(train["accuracy"]),
@@ -177,6 +182,18 @@ def tuner_class():
                     "train_accuracy_last_epoch": float(history["accuracy"][-1])}
 
     return SeedExecutionsTuner
+
+
+def plateau_gain(curve, windows) -> float:
+    """How much a per-epoch curve still rose late in training: the mean of ``curve[b:c]`` minus
+    the mean of ``curve[a:b]``, for ``windows`` = (a, b, c) (0-based epoch indices); NaN where
+    ``windows`` is None or the curve is too short (depth-width's convergence gate, issue #23)."""
+    if windows is None:
+        return float("nan")
+    a, b, c = windows
+    if not 0 <= a < b < c <= len(curve):
+        return float("nan")
+    return float(np.mean(curve[b:c]) - np.mean(curve[a:b]))
 
 
 def project_ok(project: Path) -> bool:

@@ -39,6 +39,8 @@ DRIVERS = {
     "tune_cifar10_fast.py": Driver("cifar10_fast_tuning.json", "CIFAR10_FAST_TUNING.md", 300),
     "dropout_pilot.py": Driver("dropout_pilot.json", "DROPOUT_PILOT.md", 300),
     "filters_control_pilot.py": Driver("filters_control_pilot.json", "FILTERS_CONTROL_PILOT.md", 300),
+    "depth_convergence_pilot.py": Driver("depth_convergence_pilot.json", "DEPTH_CONVERGENCE_PILOT.md",
+                                         300),
 }
 
 
@@ -205,9 +207,22 @@ def _check_filters_control_smoke(out: Path) -> None:
     assert "| trained | 0 | 1 |" in page and "| permuted_pixels | 0 | 300 |" in page
 
 
+def _check_depth_convergence_smoke(out: Path) -> None:
+    data = json.loads(out.read_text())
+    (run,) = data["runs"]
+    assert run["design"] == "smoke" and run["plateau_windows"] == [2, 3, 4]
+    assert [r["config"] for r in run["rows"]] == ["depth-d2-w56", "deep-w30"]
+    for key, rec in run["executions"].items():
+        assert len(rec["val_accuracy_per_epoch"]) == 5 == len(rec["loss_per_epoch"]), key
+        curve = rec["val_accuracy_per_epoch"]
+        assert rec["plateau_gain"] == pytest.approx(curve[3] - curve[2])
+    assert "held-out" in out.with_suffix(".md").read_text()
+
+
 SMOKE_CHECKS = {"depth_diagnosis.py": _check_depth_smoke, "tune_cifar10_fast.py": _check_tune_smoke,
                 "dropout_pilot.py": _check_dropout_smoke,
-                "filters_control_pilot.py": _check_filters_control_smoke}
+                "filters_control_pilot.py": _check_filters_control_smoke,
+                "depth_convergence_pilot.py": _check_depth_convergence_smoke}
 
 
 @pytest.mark.slow

@@ -74,7 +74,12 @@ class Config:
     band: tuple[int, int] = (140_000, 150_000)  # the matched parameter count (both verdicts)
     epochs: int = 30
     batch_size: int = 128
-    peak_learning_rate: float = 2e-3  # Adam, one-cycle (optimizers.one_cycle)
+    peak_learning_rate: float = 2e-3  # Adam's peak learning rate
+    # "one_cycle" (optimizers.one_cycle, the designs of benchmarks/DEPTH_DIAGNOSIS.md) or "wsd"
+    # (optimizers.warmup_stable_decay: 5% warm-up, the peak held, a linear decay over the last
+    # decay_fraction of the steps; the convergence gate reads the stable phase, issue #23).
+    schedule: str = "one_cycle"
+    decay_fraction: float = 0.2
     n_train: int | None = None  # training images used (validation carved from them); None: all
     validation_fraction: float = 0.1
     n_test: int | None = None  # test images scored per execution; None: all 10,000
@@ -153,6 +158,17 @@ def sweep_fingerprint(config: Config, data_provenance: dict) -> str:
                                 "data": data_provenance})
 
 
+def plateau_windows(config: Config) -> tuple[int, int, int] | None:
+    """The convergence gate's epochs (0-based, as :func:`replication.tuning.plateau_gain` reads
+    them): the last two fifths of all epochs before the decay phase, ``(a, b, c)`` with windows
+    ``a:b`` and ``b:c``. With 20 epochs and a decay over the last fifth: epochs 9-12 and 13-16
+    (1-based). None where a window would be empty."""
+    fifth = round(config.epochs / 5)
+    c = config.epochs - round(config.decay_fraction * config.epochs)
+    b, a = c - fifth, c - 2 * fifth
+    return (a, b, c) if fifth >= 1 and a >= 0 else None
+
+
 def make_tuner(config: Config, ctx, data, *, overwrite: bool, distributed=None):
     import keras_tuner
 
@@ -164,8 +180,15 @@ def make_tuner(config: Config, ctx, data, *, overwrite: bool, distributed=None):
     num_classes = data.num_classes
     onehot = np.eye(num_classes, dtype="float32")
     steps = int(np.ceil(len(train) / config.batch_size))
-    hypermodel = _hypermodel_class()(config.grid, data.image_shape, num_classes,
-                                     optimizers.one_cycle(config.peak_learning_rate), steps,
+    if config.schedule == "wsd":
+        optimizer = optimizers.warmup_stable_decay(config.peak_learning_rate,
+                                                   decay_fraction=config.decay_fraction)
+    elif config.schedule == "one_cycle":
+        optimizer = optimizers.one_cycle(config.peak_learning_rate)
+    else:
+        raise ReplicationError(f"depth-width: unknown schedule {config.schedule!r} "
+                               "(choose 'wsd' or 'one_cycle')")
+    hypermodel = _hypermodel_class()(config.grid, data.image_shape, num_classes, optimizer, steps,
                                      config.epochs, design={"bn_momentum": config.bn_momentum,
                                                             "flip": config.flip, "head": config.head})
     s = hardware.strategy()  # TensorFlow: a tf.distribute strategy; JAX: set globally, None here
@@ -192,6 +215,7 @@ def make_tuner(config: Config, ctx, data, *, overwrite: bool, distributed=None):
             # accuracy in inference mode: did the deep networks fit at all?
             "x_train_eval": preprocess(train.x[:config.n_train_eval]),
             "y_train_eval": onehot[train.y[:config.n_train_eval]],
+            "plateau": plateau_windows(config) if config.schedule == "wsd" else None,
         },
     )
     return tuner, {"n_train": len(train), "n_validation": len(val), "n_test": len(data.test)}
@@ -211,10 +235,11 @@ def table_from_oracle(oracle, config: Config) -> list[dict]:
         m = {k: float(trial.metrics.get_last_value(k)) for k in trial.metrics.metrics}
         row = {**spec(name), "trial_id": trial.trial_id, "params": int(m["params"]),
                "wall_time_s": m["wall_time_s"], "executions": int(m["executions"])}
-        for key in ("val_accuracy", "test_accuracy", "train_accuracy"):
-            row[key] = m[key]
+        for key in ("val_accuracy", "test_accuracy", "train_accuracy", "plateau_gain"):
+            nan = float("nan")  # plateau_gain: absent from sweeps before the gate (issue #23)
+            row[key] = m.get(key, nan)
             row[f"{key}_std"] = m.get(f"{key}_std", 0.0)
-            row[f"{key}_per_seed"] = [m[f"{key}_seed{s}"] for s in config.seeds]
+            row[f"{key}_per_seed"] = [m.get(f"{key}_seed{s}", nan) for s in config.seeds]
         rows.append(row)
     if failed:
         raise ReplicationError("depth-width: trials did not complete: " + "; ".join(failed))
@@ -275,7 +300,8 @@ def analyse(rows: list[dict], band: tuple[int, int], seeds) -> dict:
         "band": list(band), "n_in_band": len(in_band), "seeds": list(seeds),
         "depth_series": [{"config": r["config"], "depth": r["depth"], "params": r["params"],
                           **{k: r[k] for k in ("test_accuracy", "test_accuracy_std", "val_accuracy",
-                                                "val_accuracy_std", "train_accuracy", "train_accuracy_std")}}
+                                                "val_accuracy_std", "train_accuracy", "train_accuracy_std")},
+                          "plateau_gain": r.get("plateau_gain", float("nan"))}
                          for r in series],
         "spearman_rho": corr["rho"], "spearman_p_greater": corr["p_greater"],
         "spearman_p_less": corr["p_less"], "spearman_permutations": corr["permutations"],
@@ -286,7 +312,17 @@ def analyse(rows: list[dict], band: tuple[int, int], seeds) -> dict:
         "margins": margins,
         "min_val_accuracy_in_band": min((r["val_accuracy"] for r in in_band), default=float("nan")),
         "min_train_accuracy_in_band": min((r["train_accuracy"] for r in in_band), default=float("nan")),
+        # The convergence gate: the largest late rise of an in-band network's validation accuracy
+        # (mean over seeds; NaN, which fails the gate, where a network has none).
+        "max_plateau_gain_in_band": _max_or_nan([r.get("plateau_gain", float("nan")) for r in in_band]),
     }
+
+
+def _max_or_nan(values) -> float:
+    values = list(values)
+    if not values or any(not np.isfinite(v) for v in values):
+        return float("nan")
+    return float(max(values))
 
 
 def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
@@ -347,6 +383,9 @@ def run(config: Config, ctx, distributed=None) -> dict:
             "deep_margin": a["deep_margin_per_seed"],
             "min_val_accuracy_in_band": [a["min_val_accuracy_in_band"]],
             "min_train_accuracy_in_band": [a["min_train_accuracy_in_band"]],
+            # Negated, so that the registry's gate reads "at least": -0.01 means no in-band
+            # network's validation accuracy rose by more than 1 point late in its stable phase.
+            "minus_max_plateau_gain_in_band": [-a["max_plateau_gain_in_band"]],
         },
         "table": rows,
         "analysis": a,

@@ -8,6 +8,7 @@ tested in tests/claims/test_deep_vs_wide.py.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -272,3 +273,52 @@ def test_a_sweep_killed_mid_trial_resumes_from_its_keras_tuner_project(tmp_path,
     assert {p: after[p] for p in first} == first  # finished executions were not trained again
     saved = json.loads((claim_dir / "result.json").read_text())
     assert sorted(r["config"] for r in saved["measured"]["table"]) == sorted(depth_width.PROFILES["smoke"].grid)
+
+
+def test_plateau_windows_and_gain():
+    """The convergence gate reads the two fifths of the epochs before the decay (issue #23): with
+    20 epochs, epochs 9-12 against 13-16 (1-based); a still-rising curve fails, a flat one passes."""
+    from replication import tuning
+    from replication.claims import depth_width
+
+    cfg = depth_width.Config(epochs=20, decay_fraction=0.2)
+    assert depth_width.plateau_windows(cfg) == (8, 12, 16)
+    rising = [0.02 * e for e in range(20)]
+    assert tuning.plateau_gain(rising, (8, 12, 16)) == pytest.approx(0.08)
+    flat = [0.5] * 8 + [0.7, 0.71, 0.69, 0.70, 0.70, 0.705, 0.695, 0.70] + [0.75] * 4
+    assert tuning.plateau_gain(flat, (8, 12, 16)) == pytest.approx(0.0)
+    assert depth_width.plateau_windows(depth_width.Config(epochs=1)) is None
+    assert math.isnan(tuning.plateau_gain(rising, None))
+    assert math.isnan(tuning.plateau_gain(rising[:10], (8, 12, 16)))
+
+
+def test_warmup_stable_decay_schedule():
+    """Warm-up to the peak, the peak held, a linear fall to 0 over the last fifth of the steps."""
+    from replication import optimizers
+
+    opt = optimizers.warmup_stable_decay(2e-3, warmup_fraction=0.05, decay_fraction=0.2)(10, 20)
+    sched = opt._learning_rate
+    at = {s: float(sched(s)) for s in (0, 10, 100, 160, 180, 200)}
+    assert at[0] == pytest.approx(2e-4, rel=1e-5)
+    assert [at[10], at[100], at[160]] == pytest.approx([2e-3] * 3, rel=1e-5)
+    assert at[180] == pytest.approx(1e-3, rel=1e-5) and at[200] == 0.0
+    with pytest.raises(ValueError, match="warmup"):
+        optimizers.warmup_stable_decay(1e-3, warmup_fraction=0.5, decay_fraction=0.6)
+
+
+def test_analyse_convergence_gate_metric():
+    """The sweep's gate metric is minus the largest in-band plateau gain; NaN where any in-band
+    network has none (a sweep from before the gate fails it rather than passing it)."""
+    from replication.claims import depth_width
+
+    rows = []
+    for i, (name, (fam, depth, width, _, _)) in enumerate(
+            (n, depth_width.CONFIGS[n]) for n in depth_width.IN_BAND_GRID):
+        rows.append({"config": name, "family": fam, "depth": depth, "width": width, "params": 145_000,
+                     "test_accuracy": 0.6 + 0.01 * i, "test_accuracy_std": 0.0, "val_accuracy": 0.6,
+                     "val_accuracy_std": 0.0, "train_accuracy": 0.8, "train_accuracy_std": 0.0,
+                     "test_accuracy_per_seed": [0.6 + 0.01 * i] * 3, "plateau_gain": 0.001 * i})
+    a = depth_width.analyse(rows, (140_000, 150_000), (10, 11, 12))
+    assert a["max_plateau_gain_in_band"] == pytest.approx(0.006)
+    rows[0]["plateau_gain"] = float("nan")
+    assert math.isnan(depth_width.analyse(rows, (140_000, 150_000), (10, 11, 12))["max_plateau_gain_in_band"])

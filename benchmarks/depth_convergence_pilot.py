@@ -1,0 +1,256 @@
+"""depth-width's convergence design, piloted on validation images (issue #23, item 1).
+
+The judged quick sweep compares networks of 2 to 11 conv layers at a matched parameter count. The
+lecture's figures (Goodfellow et al. 2014) compare networks trained to convergence, so the design
+needs a budget in which every in-band network has converged, and a gate that says so on the judged
+runs themselves. The candidate design (``DESIGNS``) trains with a warm-up / stable / decay
+schedule (``optimizers.warmup_stable_decay``): the learning rate is held at its peak until the
+last fifth of the epochs, so a converged network's validation curve is flat there before the decay
+settles its weights. The gate (``depth_width.plateau_windows``, ``tuning.plateau_gain``): the
+validation accuracy's mean over the fifth of the epochs just before the decay minus its mean over
+the fifth before that.
+
+This driver runs the claim's own sweep (``claims.depth_width.make_tuner``: Keras Tuner, the same
+models, batches, schedule, precision and per-execution records) on a stand-in for the test split:
+5,000 images held out of CIFAR-10's training set (``validation_split(5000, seed=1)``); the sweep
+draws its subset and carves its validation split from the other 45,000. The test split is never
+read. The seeds are the claim's registered pilot seeds, disjoint from the judged ones.
+
+Each design's log record is written (``--out``, default ``benchmarks/depth_convergence_pilot.json``)
+when its sweep ends; a killed sweep resumes from its Keras Tuner project (``--work``).
+``benchmarks/DEPTH_CONVERGENCE_PILOT.md`` holds the tables made from the log.
+
+    PYTHONPATH=. python benchmarks/depth_convergence_pilot.py run wsd-20e-16k --seed 100   # ~25 min (bf16)
+    PYTHONPATH=. python benchmarks/depth_convergence_pilot.py table --write
+    PYTHONPATH=. python benchmarks/depth_convergence_pilot.py --smoke      # 2 networks, 1 epoch, tiny
+
+The data: ``--data-dir``, else ``$REPLICATION_DATA_DIR``, else TensorFlow Datasets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "depth_convergence_pilot.json"
+MARKDOWN = HERE / "DEPTH_CONVERGENCE_PILOT.md"
+DRIVER = "benchmarks/depth_convergence_pilot.py"  # as git names it
+sys.path.insert(0, str(ROOT))
+
+HELD_OUT = 5000  # training images held out as the pilot's stand-in for the test split
+GATE = 0.01  # the largest late rise of validation accuracy that counts as converged
+VAL_GATE = 0.50  # the claim's other gate: every in-band network's validation accuracy
+BUDGET_MIN = 60  # the judged sweep (3 seeds) must fit in this many minutes on the bf16 machine
+JUDGED_SEEDS = 3
+
+
+def _designs() -> dict:
+    from replication.claims import depth_width
+
+    base = depth_width.Config(grid=depth_width.IN_BAND_GRID, seeds=(100,), n_test=None,
+                              schedule="wsd", epochs=20, n_train=20_000, validation_fraction=0.2)
+    return {
+        # The candidate: 16,000 training + 4,000 validation images, 20 epochs, peak held to 16.
+        "wsd-20e-16k": base,
+        "smoke": dataclasses.replace(base, grid=("depth-d2-w56", "deep-w30"), epochs=5, n_train=400,
+                                     validation_fraction=0.25, n_train_eval=100),
+    }
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def commit() -> str:
+    """HEAD, with ``+dirty`` when the package or this driver differ from it."""
+    head = _git("rev-parse", "HEAD") or "unknown"
+    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "replication", DRIVER)
+    return head + ("+dirty" if dirty else "")
+
+
+def load_log(path: Path) -> dict:
+    if path.exists():
+        return json.loads(path.read_text())
+    return {"about": __doc__.split("\n\n")[0], "runs": []}
+
+
+def save_log(data: dict, path: Path) -> None:
+    from replication import results
+
+    results.atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def pilot_data(data_dir, held_out: int = HELD_OUT):
+    """CIFAR-10's training images only: ``held_out`` of them as the stand-in test split."""
+    from replication import data as rdata
+
+    cifar = rdata.load("cifar10", data_dir)
+    rest, held = cifar.validation_split(held_out, seed=1)
+    return dataclasses.replace(cifar, train=rest, test=held)
+
+
+def run(name: str, config, data_dir, out: Path, work: Path, precision: str, held_out: int = HELD_OUT,
+        log=print) -> dict:
+    from replication import hardware, results
+    from replication.claims import depth_width
+
+    data = pilot_data(data_dir, held_out).subset(config.n_train, config.n_test)
+    ctx = types.SimpleNamespace(tuner_dir=work / name, deterministic=False, verbose=False)
+    fp = depth_width.sweep_fingerprint(config, data.provenance())
+    from replication import tuning
+
+    overwrite = tuning.prepare_project(ctx.tuner_dir, fp, force=False, name=name)
+    before = hardware.matmul_gflops(seconds=3.0, n=2048, dtype="bfloat16" if precision == "bfloat16"
+                                    else "float32")
+    t0 = time.perf_counter()
+    with hardware.precision_policy(precision):
+        tuner, sizes = depth_width.make_tuner(config, ctx, data, overwrite=overwrite)
+        tuner.search(verbose=0)
+    wall = time.perf_counter() - t0
+    after = hardware.matmul_gflops(seconds=3.0, n=2048, dtype="bfloat16" if precision == "bfloat16"
+                                   else "float32")
+    rows = depth_width.table_from_oracle(tuner.oracle, config)
+    executions = {}
+    for r in rows:
+        for seed in config.seeds:
+            rec = results.read_json(ctx.tuner_dir / "executions" / r["config"] / f"seed{seed}" / "done.json")
+            executions[f"{r['config']}/seed{seed}"] = rec
+    record = {
+        "design": name, "settings": results.to_jsonable(dataclasses.asdict(config)),
+        "plateau_windows": depth_width.plateau_windows(config), "sizes": sizes,
+        "held_out_images": held_out, "precision": precision,
+        "rows": [{k: r[k] for k in ("config", "family", "depth", "width", "params", "val_accuracy",
+                                    "test_accuracy", "train_accuracy", "plateau_gain", "wall_time_s")}
+                 for r in rows],
+        "executions": executions, "sweep_wall_s": round(wall, 1),
+        "matmul_gflops_before_after": [round(before, 1), round(after, 1)],
+        "commit": commit(), "machine": results.provenance(precision=precision)["hardware"],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "note": "test_accuracy here is the held-out training images' accuracy, not the test split",
+    }
+    data_log = load_log(out)
+    data_log["runs"] = [r for r in data_log["runs"] if r["design"] != name] + [record]
+    save_log(data_log, out)
+    log(tables(data_log))
+    return data_log
+
+
+def tables(data: dict) -> str:
+    lines = []
+    for run in data["runs"]:
+        cfg = run["settings"]
+        w = run["plateau_windows"]
+        span = (f"epochs {w[0] + 1}-{w[1]} vs {w[1] + 1}-{w[2]}" if w else "no windows")
+        seeds = ", ".join(str(s) for s in cfg["seeds"])
+        lines += [f"### {run['design']}: seed {seeds}, {run['sizes']['n_train']:,} training + "
+                  f"{run['sizes']['n_validation']:,} validation images, {cfg['epochs']} epochs, "
+                  f"{cfg['schedule']} (decay over the last {cfg['decay_fraction']:.0%}), "
+                  f"{run['precision']}",
+                  "",
+                  f"Plateau gain: mean validation accuracy, {span}.",
+                  "",
+                  "| network | depth | params | plateau gain | validation accuracy | held-out accuracy "
+                  "| training accuracy (inference) | s |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in run["rows"]:
+            lines.append(f"| {r['config']} | {r['depth']} | {r['params']:,} | {r['plateau_gain']:+.4f} | "
+                         f"{r['val_accuracy']:.4f} | {r['test_accuracy']:.4f} | {r['train_accuracy']:.4f} "
+                         f"| {r['wall_time_s']:.0f} |")
+        gains = [r["plateau_gain"] for r in run["rows"]]
+        vals = [r["val_accuracy"] for r in run["rows"]]
+        per_seed_min = run["sweep_wall_s"] / 60 / max(1, len(cfg["seeds"]))
+        judged_min = per_seed_min * JUDGED_SEEDS
+        ok_gate = all(g == g and g <= GATE for g in gains)
+        ok_val = min(vals) >= VAL_GATE
+        ok_budget = judged_min <= BUDGET_MIN
+        lines += ["",
+                  f"Sweep wall {run['sweep_wall_s'] / 60:.1f} min for {len(cfg['seeds'])} seed(s); "
+                  f"{JUDGED_SEEDS} seeds: about {judged_min:.0f} min (matmul before/after "
+                  f"{run['matmul_gflops_before_after'][0]:.0f}/{run['matmul_gflops_before_after'][1]:.0f} "
+                  f"GFLOP/s {run['precision']}). Commit {run['commit'][:8]}.",
+                  "",
+                  f"Rule: adopt the design if every in-band network's plateau gain is at most "
+                  f"{GATE} (largest: {max(gains):+.4f}: {'yes' if ok_gate else 'no'}), its validation "
+                  f"accuracy at least {VAL_GATE} (lowest {min(vals):.4f}: {'yes' if ok_val else 'no'}) "
+                  f"and {JUDGED_SEEDS} seeds fit in {BUDGET_MIN} min here ({'yes' if ok_budget else 'no'}). "
+                  f"**{'Adopted' if ok_gate and ok_val and ok_budget else 'Not adopted'}.**", ""]
+    return "\n".join(lines)
+
+
+def write_page(data: dict, page: Path) -> None:
+    start, end = "<!-- pilot-tables:start -->", "<!-- pilot-tables:end -->"
+    text = page.read_text() if page.exists() else (
+        "# depth-width: the convergence design's pilot\n\nSee the driver's docstring "
+        f"(`{DRIVER}`).\n\n{start}\n{end}\n")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    page.write_text(f"{head}{start}\n{tables(data)}\n{end}{tail}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", choices=("run", "table"))
+    parser.add_argument("design", nargs="?", default="wsd-20e-16k")
+    parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--out", type=Path, help=f"the log (default {RESULTS.relative_to(ROOT)})")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "depth_convergence_pilot",
+                        help="Keras Tuner projects (resumable)")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto")
+    parser.add_argument("--data-dir", help="datasets folder (default: $REPLICATION_DATA_DIR, else "
+                                           "TensorFlow Datasets)")
+    parser.add_argument("--write", action="store_true", help="table: write the page")
+    parser.add_argument("--smoke", action="store_true",
+                        help="2 networks, 5 epochs on 400 images, seed 0, into a temporary log (or "
+                             "--out); never the committed one")
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir or os.environ.get("REPLICATION_DATA_DIR")
+    from replication import hardware
+
+    precision = hardware.resolve_precision(args.precision)[0] if args.precision == "auto" else args.precision
+    designs = _designs()
+    if args.smoke:
+        out = args.out or Path(tempfile.mkdtemp()) / "depth_convergence_pilot_smoke.json"
+        if out.resolve() == RESULTS.resolve():
+            print(f"--smoke never writes the committed log {RESULTS}", file=sys.stderr)
+            return 2
+        config = dataclasses.replace(designs["smoke"], seeds=(0,))
+        data = run("smoke", config, data_dir, out, Path(tempfile.mkdtemp()), precision, held_out=200)
+        write_page(data, out.with_suffix(".md"))
+        print(f"smoke: {out} and {out.with_suffix('.md')}")
+        return 0
+    out = args.out or RESULTS
+    if args.command == "run":
+        if args.design not in designs or args.design == "smoke":
+            print(f"unknown design {args.design!r}; choose from "
+                  f"{', '.join(d for d in designs if d != 'smoke')}", file=sys.stderr)
+            return 2
+        config = dataclasses.replace(designs[args.design], seeds=(args.seed,))
+        run(args.design, config, data_dir, out, args.work, precision)
+        return 0
+    if args.command == "table":
+        data = load_log(out)
+        if args.write:
+            write_page(data, MARKDOWN if out == RESULTS else out.with_suffix(".md"))
+        print(tables(data))
+        return 0
+    parser.print_help()
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
