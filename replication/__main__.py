@@ -429,7 +429,7 @@ def main(argv=None) -> int:
     # exception type: interrupts.install() remembers it, and any exception after it ends cleanly.
     interrupts.install()
     try:
-        if args.command in ("run", "all", "bench"):
+        if args.command in ("run", "all", "bench", "list"):  # list calibrates for its estimates
             from .quiet import start_backend
 
             start_backend()  # without TensorFlow's known-harmless start-up lines (issue #21)

@@ -38,3 +38,13 @@ def test_a_smoke_run_prints_no_known_harmless_startup_or_end_of_input_lines(tmp_
     for line in ("cuInit", "Could not find cuda drivers", "absl::InitializeLog", "oneDNN custom",
                  "Your input ran out of data"):
         assert line not in proc.stderr + proc.stdout, line
+
+
+@pytest.mark.slow  # a subprocess that starts TensorFlow (its estimates calibrate the matmul rate)
+@pytest.mark.skipif(quiet.nvidia_driver_present(), reason="a machine with an NVIDIA driver")
+def test_list_prints_no_known_harmless_startup_lines(tmp_path):
+    proc = run_cli("list", "--results-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "depth-width" in proc.stdout
+    for line in ("cuInit", "Could not find cuda drivers", "absl::InitializeLog", "oneDNN custom"):
+        assert line not in proc.stderr + proc.stdout, line
