@@ -19,15 +19,13 @@ COMMITTED = [(path, result) for path, result in STORE.all_results()]
 # Committed results whose registry entry or config changed since their run, by name
 # (<profile>/<dataset>/<claim>), each with the reason and the rerun that will replace it.
 EXPECTED_STALE: dict[str, str] = {
-    "quick/cifar10/top-patches": (
-        "issue #22, item 3: registered to probe cifar10-fast's models, the network as the unit "
-        "(1405bf3); rerun after cifar10-fast: python -m replication run top-patches"),
 }
 # Committed results whose config (not registry entry) changed since their run: fingerprint only.
 EXPECTED_RECONFIGURED: dict[str, str] = {
-    "quick/cifar10/cifar10-fast": (
-        "issue #23, item 4: judged seeds 10-12, disjoint from the tuning pilot's seed 0 (1405bf3); "
-        "rerun: python -m replication run cifar10-fast"),
+    "quick/cifar10/depth-width": (
+        "issue #23, item 1: Config gained `schedule` (default 'one_cycle', what this run trained "
+        "with) and `decay_fraction` (7be53b8), which changes the fingerprint, not the run; it is "
+        "replaced when a converged design is registered: python -m replication run depth-width"),
 }
 
 
@@ -179,12 +177,20 @@ def test_a_committed_result_was_made_by_today_s_config(path, result):
     assert fp == result["fingerprint"], f"{path}: made by another config than today's; rerun it"
 
 
-def test_a_result_listed_as_reconfigured_was_made_with_other_seeds_than_today_s_profile():
-    """EXPECTED_RECONFIGURED lists results whose profile's seeds changed (to fresh judged seeds)
-    since the run; a listed one that today's profile would reproduce is listed wrongly."""
+def test_a_result_listed_as_reconfigured_differs_from_today_s_profile_in_a_named_field():
+    """EXPECTED_RECONFIGURED lists results whose profile's config changed since the run; a listed
+    one whose stored config today's profile would reproduce is listed wrongly, and the reason
+    names every field that differs (seeds, or a field the config gained)."""
+    import dataclasses
+
     from replication import runner
 
-    for name in EXPECTED_RECONFIGURED:
+    for name, reason in EXPECTED_RECONFIGURED.items():
         path, result = next((p, r) for p, r in COMMITTED if _name(p) == name)
         config = runner.make_config(result["claim"], result["profile"], result["dataset"])
-        assert list(config.seeds) != list(result["seeds"]), name
+        today = results.to_jsonable(dataclasses.asdict(config))
+        stored = result["config"]
+        differ = sorted(k for k in set(today) | set(stored) if today.get(k) != stored.get(k))
+        assert differ, f"{name}: today's profile would reproduce its config"
+        for field in differ:
+            assert (field in reason or (field == "seeds" and "seeds" in reason)), (name, field)
