@@ -636,18 +636,21 @@ CLAIMS: dict[str, Claim] = {
             gates=(Gate("min_val_accuracy_in_band", 0.50, "the lowest mean validation accuracy of the "
                         "in-band networks"),),
             reported=("spearman_rho_validation", "min_train_accuracy_in_band"),
-            pilot_seeds=(0, 1),
+            pilot_seeds=(0, 1, 100),
             pilot=(
                 "benchmarks/depth_diagnosis.py, log benchmarks/depth_diagnosis.json "
                 "(benchmarks/DEPTH_DIAGNOSIS.md): the designs today, bn09, bn09-20k, bn09-flip-20k "
-                "and gap-bn09-flip-20k on the in-band networks, seeds 0 and 1."
+                "and gap-bn09-flip-20k on the in-band networks, seeds 0 and 1; "
+                "benchmarks/depth_convergence_pilot.py, log benchmarks/depth_convergence_pilot.json "
+                "(benchmarks/DEPTH_CONVERGENCE_PILOT.md): the convergence design wsd-20e-16k, seed "
+                "100 (not adopted)."
             ),
             lecture_context=(
                 "Fig. 6.6 (SVHN): 92.0% with 3 layers, rising to 96.0% with 11",
                 "Fig. 6.7 (SVHN): 3-layer convolutional and fully connected networks stop gaining "
                 "(overfit) at about 20 M parameters; 11-layer convolutional ones still gain beyond 60 M",
             ),
-            figures=("depth_accuracy", "params_accuracy"),
+            figures=("depth_accuracy", "params_accuracy", "convergence"),
             deviations=(
                 "CIFAR-10 instead of SVHN (which cannot be downloaded here); --dataset "
                 "svhn_cropped runs it through TensorFlow Datasets where it can.",
@@ -704,11 +707,12 @@ CLAIMS: dict[str, Claim] = {
             gates=(Gate("min_val_accuracy_in_band", 0.50, "the lowest mean validation accuracy of the "
                         "in-band networks"),),
             reported=("margin_shallow_conv", "margin_shallow_fc"),
-            pilot_seeds=(0, 1),
+            pilot_seeds=(0, 1, 100),
             pilot=(
-                "depth-width's pilot (benchmarks/depth_diagnosis.py, log "
-                "benchmarks/depth_diagnosis.json): the same in-band networks, whose table this claim "
-                "reads, on seeds 0 and 1."
+                "depth-width's pilots (benchmarks/depth_diagnosis.py, log "
+                "benchmarks/depth_diagnosis.json, seeds 0 and 1; benchmarks/depth_convergence_pilot.py, "
+                "log benchmarks/depth_convergence_pilot.json, seed 100): the same in-band networks, "
+                "whose table this claim reads."
             ),
             requires=("depth-width",),
             figures=(),
