@@ -21,6 +21,7 @@ when its sweep ends; a killed sweep resumes from its Keras Tuner project (``--wo
 ``benchmarks/DEPTH_CONVERGENCE_PILOT.md`` holds the tables made from the log.
 
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py run wsd-20e-16k --seed 100   # ~25 min (bf16)
+    PYTHONPATH=. python benchmarks/depth_convergence_pilot.py probe    # ms/step by precision, batch, ...
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py table --write
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py --smoke      # 2 networks, 1 epoch, tiny
 
@@ -144,13 +145,93 @@ def run(name: str, config, data_dir, out: Path, work: Path, precision: str, held
     }
     data_log = load_log(out)
     data_log["runs"] = [r for r in data_log["runs"] if r["design"] != name] + [record]
+    data_log["reproduced_by"] = provenance()
     save_log(data_log, out)
     log(tables(data_log))
     return data_log
 
 
+def probe(names, out: Path, steps: int = 40, repeats: int = 2, log=print) -> dict:
+    """Milliseconds per training step of in-band networks (random images, the sweep's model,
+    flip and optimizer) by precision, batch size and ``steps_per_execution``, alternating the
+    variants ``repeats`` times and keeping the fastest (other jobs only ever slow a run down):
+    what the judged sweep's budget can buy on this machine."""
+    import numpy as np
+    import tensorflow as tf
+
+    from replication import flops, hardware, optimizers, results
+    from replication.claims import depth_width
+
+    rng = np.random.default_rng(0)
+    variants = [(p, b, k) for p in ("float32", "bfloat16") for b in (128, 256) for k in (1, 8)]
+    timings: dict = {}
+    for _ in range(repeats):
+        for name in names:
+            for precision, batch, spe in variants:
+                n = batch * steps
+                x = rng.random((n, 32, 32, 3), dtype=np.float32)
+                y = np.eye(10, dtype="float32")[rng.integers(0, 10, n)]
+                ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).cache()
+                with hardware.precision_policy(precision):
+                    model = depth_width.build_config(name, (32, 32, 3), 10, bn_momentum=0.9, flip=True)
+                    model.compile(optimizer=optimizers.warmup_stable_decay(2e-3)(steps, 20),
+                                  loss="categorical_crossentropy", metrics=["accuracy"],
+                                  steps_per_execution=spe)
+                    model.fit(ds.take(2 * spe), epochs=1, verbose=0)
+                    t0 = time.perf_counter()
+                    model.fit(ds, epochs=1, verbose=0)
+                    ms = 1000 * (time.perf_counter() - t0) / steps
+                key = f"{name}/{precision}/b{batch}/spe{spe}"
+                timings.setdefault(key, {"config": name, "precision": precision, "batch": batch,
+                                         "steps_per_execution": spe, "ms": [],
+                                         "fwd_mflop": flops.forward_flops(model) / 1e6})["ms"].append(ms)
+                log(f"{key}: {ms:.1f} ms/step")
+                import keras
+
+                keras.backend.clear_session()
+    rates = {p: hardware.matmul_gflops(seconds=3.0, n=2048, dtype=p) for p in ("float32", "bfloat16")}
+    rows = []
+    for t in timings.values():
+        best = min(t["ms"])
+        gflops = 3 * t["fwd_mflop"] * 1e6 * t["batch"] / (best / 1000) / 1e9
+        rows.append({**t, "best_ms": best, "ms_per_image": best / t["batch"], "train_gflops": gflops,
+                     "of_matmul": gflops / rates[t["precision"]]})
+    record = {"rows": rows, "matmul_gflops": rates, "steps": steps, "repeats": repeats,
+              "commit": commit(), "machine": results.provenance()["hardware"],
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    data = load_log(out)
+    data["probe"] = record
+    save_log(data, out)
+    return data
+
+
+def probe_table(data: dict) -> str:
+    p = data.get("probe")
+    if not p:
+        return ""
+    lines = [f"### Step probe: ms per training step (fastest of {p['repeats']}, {p['steps']} steps "
+             f"each; matmul {p['matmul_gflops']['float32']:.0f} float32 / "
+             f"{p['matmul_gflops']['bfloat16']:.0f} bfloat16 GFLOP/s; commit {p['commit'][:8]})", "",
+             "| network | precision | batch | steps per execution | ms/step | ms/image | training GFLOP/s "
+             "| of matmul |", "|---|---|---|---|---|---|---|---|"]
+    for r in p["rows"]:
+        lines.append(f"| {r['config']} | {r['precision']} | {r['batch']} | {r['steps_per_execution']} | "
+                     f"{r['best_ms']:.1f} | {r['ms_per_image']:.2f} | {r['train_gflops']:.0f} | "
+                     f"{r['of_matmul']:.1%} |")
+    return "\n".join(lines + [""])
+
+
+def provenance() -> dict:
+    """Which committed code reruns the log: the package commit (the driver is committed beside the
+    log) and the command."""
+    head = _git("rev-parse", "HEAD") or "unknown"
+    return {"commit": head, "driver": DRIVER, "branch_commits_not_in_this_repository": [],
+            "command": "PYTHONPATH=. python benchmarks/depth_convergence_pilot.py --data-dir DIR "
+                       "--out /tmp/depth_convergence_rerun.json run wsd-20e-16k --seed 100"}
+
+
 def tables(data: dict) -> str:
-    lines = []
+    lines = [probe_table(data)] if data.get("probe") else []
     for run in data["runs"]:
         cfg = run["settings"]
         w = run["plateau_windows"]
@@ -204,7 +285,10 @@ def write_page(data: dict, page: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", choices=("run", "table"))
+    parser.add_argument("command", nargs="?", choices=("run", "table", "probe"),
+                        help="run: a design's sweep into the log; probe: ms per training step of "
+                             "the shallowest and deepest in-band networks by precision, batch and "
+                             "steps_per_execution; table: the page's tables (--write: the page)")
     parser.add_argument("design", nargs="?", default="wsd-20e-16k")
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--out", type=Path, help=f"the log (default {RESULTS.relative_to(ROOT)})")
@@ -229,7 +313,8 @@ def main(argv=None) -> int:
             print(f"--smoke never writes the committed log {RESULTS}", file=sys.stderr)
             return 2
         config = dataclasses.replace(designs["smoke"], seeds=(0,))
-        data = run("smoke", config, data_dir, out, Path(tempfile.mkdtemp()), precision, held_out=200)
+        run("smoke", config, data_dir, out, Path(tempfile.mkdtemp()), precision, held_out=200)
+        data = probe(("depth-d2-w56",), out, steps=2, repeats=1)
         write_page(data, out.with_suffix(".md"))
         print(f"smoke: {out} and {out.with_suffix('.md')}")
         return 0
@@ -241,6 +326,9 @@ def main(argv=None) -> int:
             return 2
         config = dataclasses.replace(designs[args.design], seeds=(args.seed,))
         run(args.design, config, data_dir, out, args.work, precision)
+        return 0
+    if args.command == "probe":
+        print(probe_table(probe(("depth-d2-w56", "deep-w30"), out)))
         return 0
     if args.command == "table":
         data = load_log(out)

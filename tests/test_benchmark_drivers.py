@@ -217,6 +217,9 @@ def _check_depth_convergence_smoke(out: Path) -> None:
         curve = rec["val_accuracy_per_epoch"]
         assert rec["plateau_gain"] == pytest.approx(curve[3] - curve[2])
     assert "held-out" in out.with_suffix(".md").read_text()
+    assert _commit_exists(data["reproduced_by"]["commit"])
+    rows = data["probe"]["rows"]  # 2 precisions x 2 batch sizes x 2 steps per execution
+    assert len(rows) == 8 and all(r["config"] == "depth-d2-w56" and r["best_ms"] > 0 for r in rows)
 
 
 SMOKE_CHECKS = {"depth_diagnosis.py": _check_depth_smoke, "tune_cifar10_fast.py": _check_tune_smoke,
@@ -357,3 +360,18 @@ def test_filters_control_pilot_page_regenerates_from_its_log(tmp_path):
     for r in data["runs"]:
         assert r["settings"] == json.loads(json.dumps(dc.asdict(filters_layer1.PROFILES["quick"])))
     assert {r["seed"] for r in data["runs"]} <= set(registry.get("filters-layer1").pilot_seeds)
+
+
+def test_depth_convergence_page_regenerates_from_its_log(tmp_path):
+    """Fast: DEPTH_CONVERGENCE_PILOT.md's tables are what 'table --write' makes of the committed
+    log, and the pilot's seed is a registered pilot seed of depth-width (judged runs avoid it)."""
+    from replication import registry
+
+    pilot = _load("depth_convergence_pilot.py")
+    page = tmp_path / "page.md"
+    shutil.copy(BENCH / "DEPTH_CONVERGENCE_PILOT.md", page)
+    data = pilot.load_log(BENCH / "depth_convergence_pilot.json")
+    pilot.write_page(data, page)
+    assert page.read_text() == (BENCH / "DEPTH_CONVERGENCE_PILOT.md").read_text()
+    for run in data["runs"]:
+        assert set(run["settings"]["seeds"]) <= set(registry.get("depth-width").pilot_seeds)

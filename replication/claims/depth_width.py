@@ -13,7 +13,8 @@ steers anything. Every trial records its parameters, depth, width, family, test 
 std over its executions, one per seed) and wall time.
 Tested by: registry entries ``depth-width`` (Spearman rho of test accuracy against depth, in the
 band) and ``deep-vs-wide`` (the deepest network in the band minus the best shallow one).
-Figures: ``figures/depth_width/plot_depth_accuracy.py``, ``figures/depth_width/plot_params_accuracy.py``.
+Figures: ``figures/depth_width/plot_depth_accuracy.py``, ``figures/depth_width/plot_params_accuracy.py``,
+``figures/depth_width/plot_convergence.py``.
 Tests: ``tests/claims/test_depth_width.py``.
 
 Scaling out: Keras Tuner's own distributed mode. ``run depth-width --role chief --oracle
@@ -325,6 +326,27 @@ def _max_or_nan(values) -> float:
     return float(max(values))
 
 
+def execution_curves(tuner_dir, grid, seeds) -> dict:
+    """{network: {seed: per-epoch validation accuracy, training loss and plateau gain}} from the
+    executions' records under ``tuner_dir`` (the chief's own and, in a distributed sweep run on
+    one file system, its workers'); a record without curves (older sweeps) is left out."""
+    from pathlib import Path
+
+    from .. import results
+
+    out: dict = {}
+    for name in grid:
+        for seed in seeds:
+            found = sorted(Path(tuner_dir).glob(f"**/executions/{name}/seed{seed}/done.json"))
+            if not found:
+                continue
+            rec = results.read_json(found[0])
+            if "val_accuracy_per_epoch" in rec:
+                out.setdefault(name, {})[str(seed)] = {
+                    k: rec[k] for k in ("val_accuracy_per_epoch", "loss_per_epoch", "plateau_gain")}
+    return out
+
+
 def planned_work(config: Config, n_train: int | None = None, n_test: int | None = None) -> list:
     """What :func:`run` trains and scores (:class:`replication.flops.Work`), from the config alone:
     every network of the grid, one execution per seed: training on the training images less the
@@ -373,6 +395,7 @@ def run(config: Config, ctx, distributed=None) -> dict:
     if missing:
         raise ReplicationError(f"depth-width: the sweep ended without trials for {missing}")
     a = analyse(rows, config.band, config.seeds)
+    windows = plateau_windows(config) if config.schedule == "wsd" else None
     return {
         # One value each for the sweep's statistics (over seed means); deep_margin per seed.
         "metrics": {
@@ -389,6 +412,10 @@ def run(config: Config, ctx, distributed=None) -> dict:
         },
         "table": rows,
         "analysis": a,
+        # Per network and seed: the validation accuracy and training loss after every epoch, and
+        # the windows of the convergence gate (figures/depth_width/plot_convergence.py).
+        "curves": execution_curves(ctx.tuner_dir, config.grid, config.seeds),
+        "plateau_windows": list(windows) if windows else None,
         "sizes": sizes,
         "search_wall_time_s": wall,
         "strategy": hardware.strategy_name(),

@@ -160,7 +160,9 @@ def test_smoke_sweep_records_every_trial_and_its_verdict(smoke_sweep):
     claim = registry.get(saved["claim"])
     names = [claim.metric, *(g.metric for g in claim.gates), *claim.reported, *(claim.p_metrics or ())]
     assert set(names) <= set(saved["summary"]), claim.id
-    for name in ("depth_accuracy", "params_accuracy"):
+    # Every execution's curves reach the result (the convergence figure reads them).
+    assert set(saved["measured"]["curves"]) == set(depth_width.PROFILES["smoke"].grid)
+    for name in ("depth_accuracy", "params_accuracy", "convergence"):
         # PYTHONPATH: this checkout's package, not another copy that is installed (editable elsewhere).
         out = subprocess.run([sys.executable, str(plotting.figure_script(name)), "--results-dir",
                               str(smoke_sweep), "--profile", "smoke", "--out", str(smoke_sweep / "fig")],
