@@ -135,7 +135,9 @@ def tuner_class():
             out = {"params": float(params), "executions": float(len(per_seed)),
                    "wall_time_s": float(sum(r["wall_time_s"] for r in per_seed))}
             for key in ("val_accuracy", "test_accuracy", "train_accuracy", "plateau_gain"):
-                values = [r.get(key, float("nan")) for r in per_seed]
+                # NaN is stored as null in a reused execution's done.json (plateau_gain without
+                # gate windows): read back as NaN, not None.
+                values = [float("nan") if r.get(key) is None else r[key] for r in per_seed]
                 out[key] = float(np.mean(values))  # val_accuracy: the objective
                 out[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
                 for seed, v in zip(sw["seeds"], values, strict=True):
