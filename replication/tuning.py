@@ -107,8 +107,9 @@ def tuner_class():
         preprocess, x_train/y_train (uint8 images, int labels), x_val/y_val, x_test/y_test and
         x_train_eval/y_train_eval (a fixed sample of the training images for the training accuracy;
         preprocessed images, one-hot labels); optionally ``plateau``, the epoch windows of
-        :func:`plateau_gain` read from each execution's validation curve. The objective is validation accuracy; the test
-        set is scored once per execution, after training, and steers nothing.
+        :func:`plateau_gain` read from each execution's validation curve. The objective is
+        validation accuracy; the test set is scored once per execution, after training, and
+        steers nothing.
         """
 
         def __init__(self, hypermodel, *, objective, max_trials, sweep, **kwargs):
