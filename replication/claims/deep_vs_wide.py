@@ -38,8 +38,9 @@ def run(config: Config, ctx) -> dict:
         "metrics": {
             "deep_margin": a["deep_margin_per_seed"],  # per seed: deepest minus the rival
             "min_val_accuracy_in_band": [a["min_val_accuracy_in_band"]],
-            # The convergence gate, as depth-width's (NaN, which fails it, for a sweep without it).
-            "minus_max_plateau_gain_in_band": [-a.get("max_plateau_gain_in_band", float("nan"))],
+            # The convergence gate, as depth-width's (NaN, which fails it, for a sweep without it;
+            # a stored sweep holds NaN as null).
+            "minus_max_plateau_gain_in_band": [-(a.get("max_plateau_gain_in_band") or float("nan"))],
             **{f"margin_{fam}": m["margin_per_seed"] for fam, m in a["margins"].items()},
         },
         "margins": a["margins"],

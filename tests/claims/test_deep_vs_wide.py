@@ -66,3 +66,18 @@ def test_smoke_run_reads_the_deep_margin_from_the_sweep(tmp_path):
     claim = registry.get(other["claim"])
     names = [claim.metric, *(g.metric for g in claim.gates), *claim.reported, *(claim.p_metrics or ())]
     assert set(names) <= set(other["summary"]), claim.id
+
+
+def test_a_stored_sweep_without_a_plateau_gain_fails_the_convergence_gate_instead_of_crashing():
+    """A depth-width result read back from disk holds a NaN plateau gain as null (one-cycle or
+    smoke sweeps): the gate metric is NaN, which fails the gate."""
+    import math
+
+    analysis = {"deep_margin_per_seed": [0.02], "min_val_accuracy_in_band": 0.55,
+                "max_plateau_gain_in_band": None, "margins": {}, "rival": "shallow_conv-w48",
+                "deepest": "deep-w30", "band": [140_000, 150_000]}
+    sweep = {"profile": "quick", "fingerprint": "f00d",
+             "measured": {"analysis": analysis, "table": [], "data": {"dataset": "cifar10"}}}
+    ctx = types.SimpleNamespace(prerequisite=lambda claim_id: types.SimpleNamespace(result=sweep))
+    (value,) = deep_vs_wide.run(deep_vs_wide.PROFILES["quick"], ctx)["metrics"]["minus_max_plateau_gain_in_band"]
+    assert math.isnan(value)
