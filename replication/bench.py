@@ -359,7 +359,7 @@ def cifar_lecture_epoch(data, max_steps: int | None = None, precision: str = "fl
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
                       metrics=["accuracy"])
         pre = Preprocess.standardize_from(data.train)
-        aug = models.cifar10_augmentation("lecture")
+        aug = models.cifar10_augmentation(models.LECTURE_AUGMENTATION)
         x, y = pre(data.train.x), np.eye(10, dtype="float32")[data.train.y]
         ds = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(128)
               .map(lambda a, b: (aug(a, training=True), b)).prefetch(2))
@@ -374,7 +374,8 @@ def cifar_lecture_epoch(data, max_steps: int | None = None, precision: str = "fl
     return {"seconds_per_epoch": seconds, "steps_timed": steps, "target": registry.BENCH_TARGETS["cifar10"],
             "epochs_to_target_lecture_notebook": epochs,
             "extrapolated_seconds_to_target": epochs * seconds, "extrapolated": True,
-            "precision": precision, "dtype_policy": dtype_policy, "peak_rss_mib": results.peak_rss_mib()}
+            "precision": precision, "dtype_policy": dtype_policy, "peak_rss_mib": results.peak_rss_mib(),
+            "augmentation": models.LECTURE_AUGMENTATION}
 
 
 def time_to_accuracy_budget(matmul_gflops_float32: float, precision: str) -> dict:

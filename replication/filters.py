@@ -29,6 +29,7 @@ _PASS_THROUGH = (
     "BatchNormalization", "LayerNormalization", "Dropout", "SpatialDropout2D", "Activation", "ReLU",
     "LeakyReLU", "Rescaling", "Normalization", "GaussianNoise", "InputLayer", "Sequential",
     "RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomCrop", "RandomContrast",
+    "RandomAffine",
     "Identity",
 )
 

@@ -87,7 +87,8 @@ def mnist_cnn(input_shape=(28, 28, 1), num_classes: int = 10, pooling: str = "ma
 AUGMENTATION_DTYPE = "float32"
 
 # The lecture's ImageDataGenerator(rotation_range=30, horizontal_flip=True, width_shift_range=0.2,
-# height_shift_range=0.2, zoom_range=0.25), whose fill_mode defaults to "nearest".
+# height_shift_range=0.2, zoom_range=0.25), whose fill_mode defaults to "nearest" and whose
+# interpolation_order to 1 (bilinear).
 CIFAR10_LECTURE_AUGMENTATION = {
     "rotation_deg": 30,  # uniform in [-30, +30] degrees
     "horizontal_flip": True,
@@ -97,23 +98,123 @@ CIFAR10_LECTURE_AUGMENTATION = {
 }
 
 
-def cifar10_augmentation(kind: str = "lecture"):
+def affine_matrices(theta_deg, tx, ty, zx, zy, flip, height: int, width: int):
+    """ImageDataGenerator's transform of one image per row, as the (batch, 8) output-to-input
+    matrices of ``keras.ops.image.affine_transform``.
+
+    The arguments are ImageDataGenerator's transform parameters (``get_random_transform``), one
+    entry per image: rotation ``theta_deg`` (degrees), shifts ``tx``, ``ty`` (pixels), zooms
+    ``zx``, ``zy``, and ``flip`` (1: mirror left-right, 0: not). As its ``apply_transform``
+    (Keras 3's ``keras.src.legacy.preprocessing.image``), an output pixel (x, y) (x: column, y:
+    row) is read from ``c + R(theta) (shift + Z (p - c))`` of the input, with ``c`` the image's
+    centre ((width - 1) / 2, (height - 1) / 2) and ``p`` the pixel mirrored first when ``flip``
+    (the generator flips the transformed image, which is the same as mirroring where it reads).
+    """
+    ops = keras.ops
+    theta = ops.convert_to_tensor(theta_deg, "float32") * (np.pi / 180)
+    cos, sin = ops.cos(theta), ops.sin(theta)
+    tx, ty = ops.convert_to_tensor(tx, "float32"), ops.convert_to_tensor(ty, "float32")
+    zx, zy = ops.convert_to_tensor(zx, "float32"), ops.convert_to_tensor(zy, "float32")
+    f = 1 - 2 * ops.convert_to_tensor(flip, "float32")  # -1 where mirrored
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    a0, a1 = cos * zx * f, -sin * zy
+    b0, b1 = sin * zx * f, cos * zy
+    a2 = cx - a0 * cx - a1 * cy + cos * tx - sin * ty
+    b2 = cy - b0 * cx - b1 * cy + sin * tx + cos * ty
+    zero = ops.zeros_like(a0)
+    return ops.stack([a0, a1, a2, b0, b1, b2, zero, zero], axis=1)
+
+
+@keras.saving.register_keras_serializable(package="replication")
+class RandomAffine(keras.layers.Layer):
+    """ImageDataGenerator's random transform as one layer: per image, one rotation, shift, zoom
+    (x and y drawn independently) and horizontal flip, composed into a single affine map and
+    resampled once (bilinear, ``fill_mode`` outside the image). Identity at inference; 0 parameters.
+
+    Why our own layer (issue #21, item 2): Keras 3 has no random affine layer, and chaining
+    RandomRotation, RandomFlip, RandomTranslation and RandomZoom resamples every image three times,
+    filling the border anew each time, where the lecture's generator resamples once; the chain
+    was also the costliest part of the lecture's CIFAR-10 step on the CPU. The draws follow
+    ``ImageDataGenerator.get_random_transform``: rotation uniform in +-``rotation_deg`` degrees,
+    shifts uniform in +-``shift`` of the height and of the width, zooms uniform in
+    [1 - ``zoom``, 1 + ``zoom``], a flip with probability 1/2; :func:`affine_matrices` turns them
+    into the generator's matrix (``tests/test_models.py`` compares images with Keras's own legacy
+    ``ImageDataGenerator.apply_transform``). One random state (``seed_generator``), which
+    :class:`replication.epochs.EpochSeed` resets at every epoch like the other layers' states.
+    """
+
+    def __init__(self, rotation_deg: float = 0.0, shift: float = 0.0, zoom: float = 0.0,
+                 horizontal_flip: bool = False, fill_mode: str = "nearest",
+                 interpolation: str = "bilinear", seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.rotation_deg, self.shift, self.zoom = float(rotation_deg), float(shift), float(zoom)
+        self.horizontal_flip = bool(horizontal_flip)
+        self.fill_mode, self.interpolation, self.seed = fill_mode, interpolation, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # TensorFlow's ImageProjectiveTransformV3 has no XLA kernel; JAX's resampling compiles
+        # (see cifar10_augmentation for why a whole step must not fall back to op-by-op).
+        self.supports_jit = keras.backend.backend() != "tensorflow"
+
+    def draw(self, batch):
+        """ImageDataGenerator's transform parameters for ``batch`` images (a dict of (batch,) tensors,
+        float32): ``theta_deg``, ``tx``/``ty`` as fractions of the side, ``zx``, ``zy``, ``flip``."""
+        ops = keras.ops
+        u = keras.random.uniform((batch, 6), seed=self.seed_generator, dtype="float32")
+        sym = 2 * u - 1  # uniform in [-1, 1)
+        flip = ops.cast(u[:, 5] < 0.5, "float32") if self.horizontal_flip else ops.zeros_like(u[:, 5])
+        return {"theta_deg": self.rotation_deg * sym[:, 0], "tx": self.shift * sym[:, 1],
+                "ty": self.shift * sym[:, 2], "zx": 1 + self.zoom * sym[:, 3],
+                "zy": 1 + self.zoom * sym[:, 4], "flip": flip}
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        ops = keras.ops
+        shape = ops.shape(inputs)
+        height, width = inputs.shape[1], inputs.shape[2]
+        p = self.draw(shape[0])
+        m = affine_matrices(p["theta_deg"], p["tx"] * width, p["ty"] * height, p["zx"], p["zy"],
+                            p["flip"], height, width)
+        return ops.image.affine_transform(inputs, m, interpolation=self.interpolation,
+                                          fill_mode=self.fill_mode)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rotation_deg": self.rotation_deg, "shift": self.shift,
+                "zoom": self.zoom, "horizontal_flip": self.horizontal_flip,
+                "fill_mode": self.fill_mode, "interpolation": self.interpolation, "seed": self.seed}
+
+
+# The lecture's augmentation as cifar10-aug, and cifar10-fast's lecture-recipe baseline, train it.
+LECTURE_AUGMENTATION = "lecture_affine"
+AUGMENTATIONS = ("lecture_affine", "lecture", "flip_translate")
+
+
+def cifar10_augmentation(kind: str = LECTURE_AUGMENTATION):
     """Random image transforms as Keras layers (0 parameters): active in training only.
 
-    ``"lecture"``: the notebook's ImageDataGenerator (see :data:`CIFAR10_LECTURE_AUGMENTATION`) as
-    RandomRotation, RandomFlip, RandomTranslation and RandomZoom, each filling with the nearest
-    pixel. ``"flip_translate"``: horizontal flip and a shift of up to 4 pixels (1/8 of the side),
+    ``"lecture_affine"``: the notebook's ImageDataGenerator (see
+    :data:`CIFAR10_LECTURE_AUGMENTATION`) as one :class:`RandomAffine` layer: one composed
+    transform and one resampling per image, as the generator does. ``"lecture"``: the same
+    transforms as RandomRotation, RandomFlip, RandomTranslation and RandomZoom in a row, each
+    resampling and filling with the nearest pixel: the package's implementation until issue #21's
+    item 2, kept under its old name because results made with it name it (and to compare).
+    ``"flip_translate"``: horizontal flip and a shift of up to 4 pixels (1/8 of the side),
     rounded to whole pixels and filled by reflection: the usual "flip and pad-crop" of fast CIFAR-10
     recipes. Inside a model, these layers run on the accelerator and are the identity at inference.
 
     They compute in float32 whatever the global dtype policy (:data:`AUGMENTATION_DTYPE`).
     """
-    import keras
     from keras import layers
 
     f32 = {"dtype": AUGMENTATION_DTYPE}
-    if kind == "lecture":
-        a = CIFAR10_LECTURE_AUGMENTATION
+    a = CIFAR10_LECTURE_AUGMENTATION
+    if kind == "lecture_affine":
+        transforms = [RandomAffine(a["rotation_deg"], a["shift"], a["zoom"], a["horizontal_flip"],
+                                   fill_mode=a["fill_mode"], **f32)]
+    elif kind == "lecture":
         fill = a["fill_mode"]
         transforms = [
             # factor: a fraction of 2 pi
@@ -131,7 +232,7 @@ def cifar10_augmentation(kind: str = "lecture"):
                                      **f32),
         ]
     else:
-        raise ValueError(f"unknown augmentation {kind!r}; choose 'lecture' or 'flip_translate'")
+        raise ValueError(f"unknown augmentation {kind!r}; choose one of {AUGMENTATIONS}")
     if keras.backend.backend() == "jax":
         # Keras marks RandomTranslation/Rotation/Zoom supports_jit=False (for TensorFlow, whose
         # ImageProjectiveTransformV3 XLA does not compile), and one such layer makes the whole
@@ -141,7 +242,8 @@ def cifar10_augmentation(kind: str = "lecture"):
         # devices the op-by-op step deadlocked in its first all-reduce (XLA's rendezvous
         # timeout, both runs of tests/test_multi_device.py). TensorFlow keeps Keras's choice.
         for layer in transforms:
-            layer.supports_jit = True
+            if not isinstance(layer, RandomAffine):
+                layer.supports_jit = True
     return keras.Sequential(transforms, name="augmentation")
 
 
@@ -153,8 +255,8 @@ def cifar10_vgg(input_shape=(32, 32, 3), num_classes: int = 10, augmentation: st
     Dropout 0.5 -> Dense 10 softmax.
 
     1,345,066 parameters on CIFAR-10: 1,343,146 trainable and 1,920 non-trainable (the moving
-    means and variances of the seven BatchNorm layers). ``augmentation`` (``"lecture"`` or
-    ``"flip_translate"``, see :func:`cifar10_augmentation`) puts the random transforms in front of
+    means and variances of the seven BatchNorm layers). ``augmentation`` (one of
+    :data:`AUGMENTATIONS`, see :func:`cifar10_augmentation`) puts the random transforms in front of
     the first convolution as one layer named ``augmentation``; it adds no parameters.
     """
     import keras

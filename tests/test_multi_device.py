@@ -395,7 +395,7 @@ def test_augmentation_stays_float32_with_a_gpu_kernel_under_bfloat16():
         return found
 
     with hardware.precision_policy("bfloat16"):
-        for kind in ("flip_translate", "lecture"):
+        for kind in ("flip_translate", "lecture", "lecture_affine"):
             model = models.cifar10_vgg(augmentation=kind)
             assert model.layers[-1].compute_dtype == "float32"  # the softmax, as before
             assert model.layers[1].compute_dtype == "bfloat16"  # the convolutions stay bfloat16

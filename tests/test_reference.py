@@ -26,6 +26,14 @@ EXPECTED_RECONFIGURED: dict[str, str] = {
         "issue #23, item 1: Config gained `schedule` (default 'one_cycle', what this run trained "
         "with) and `decay_fraction` (7be53b8), which changes the fingerprint, not the run; it is "
         "replaced when a converged design is registered: python -m replication run depth-width"),
+    "quick/cifar10/cifar10-aug": (
+        "issue #21, item 2: the lecture's augmentation became one composed affine transform, "
+        "`augmentation` 'lecture_affine' instead of the four-layer chain 'lecture' this run trained "
+        "with; replaced by the rerun registered for it: python -m replication run cifar10-noaug"),
+    "quick/cifar10/cifar10-fast": (
+        "issue #21, item 2: Config gained `baseline_augmentation` ('lecture_affine'; the one-epoch "
+        "lecture-recipe baseline of this run, reported only, trained the chain 'lecture'); the "
+        "judged fast recipe is unchanged: python -m replication run cifar10-fast"),
 }
 
 

@@ -49,6 +49,7 @@ class Config:
     # Views of each test image, each also mirrored: unshifted and 1 pixel up-left and down-right.
     tta_shifts: tuple[tuple[int, int], ...] = ((0, 0), (1, 1), (-1, -1))
     baseline_epochs: int = 15  # the lecture's recipe (cifar10-aug) on the same data; 0: skip it
+    baseline_augmentation: str = "lecture_affine"  # its augmentation (models.LECTURE_AUGMENTATION)
     n_train: int | None = None  # None: all 50,000 training images
     n_test: int | None = None  # None: all 10,000 test images
 
@@ -112,8 +113,8 @@ def planned_work(config: Config, n_train: int | None = None, n_test: int | None 
                        eval_images=len(config.seeds) * per_seed)]
     if config.baseline_epochs:
         work.append(flops.Work(
-            "cifar10_vgg(augmentation=lecture) lecture recipe",
-            lambda: models.cifar10_vgg(shape, classes, augmentation="lecture"),
+            f"cifar10_vgg(augmentation={config.baseline_augmentation}) lecture recipe",
+            lambda: models.cifar10_vgg(shape, classes, augmentation=config.baseline_augmentation),
             train_images=config.baseline_epochs * ntr,
             eval_images=flops.fit_seed_eval_images(ntr, nte, config.baseline_epochs,
                                                    test_time_flip=True, keep_predictions=False)))
@@ -166,7 +167,8 @@ def run(config: Config, ctx) -> dict:
         seed = int(config.seeds[0])
         run_dir = ctx.run_dir("lecture_recipe", f"seed{seed}")
         rec = training.fit_seed(
-            lambda: models.cifar10_vgg(data.image_shape, data.num_classes, augmentation="lecture"),
+            lambda: models.cifar10_vgg(data.image_shape, data.num_classes,
+                                       augmentation=config.baseline_augmentation),
             data, preprocess, seed=seed, epochs=config.baseline_epochs, batch_size=128,
             optimizer=optimizers.adam(1e-3), run_dir=run_dir, verbose=ctx.verbose,
             deterministic=ctx.deterministic, test_time_flip=True, keep_predictions=False,
@@ -174,6 +176,7 @@ def run(config: Config, ctx) -> dict:
         baseline = {
             "seed": seed,
             "epochs": config.baseline_epochs,
+            "augmentation": config.baseline_augmentation,
             "history": rec["history"],
             "test_accuracy": rec["test_accuracy"],
             "test_accuracy_tta": rec["test_accuracy_tta"],

@@ -41,7 +41,7 @@ class Config:
     dataset: str = "cifar10"
     seeds: tuple[int, ...] = (0, 1, 2)
     budget: Budget = Budget()
-    augmentation: str | None = None  # None, or "lecture" (models.cifar10_augmentation)
+    augmentation: str | None = None  # None, or a kind of models.cifar10_augmentation
 
 
 # The quick budget (issue #22): all 50,000 training images for 10 full epochs, the notebook's own

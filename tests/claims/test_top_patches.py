@@ -28,6 +28,7 @@ def test_receptive_fields_of_the_lecture_cifar_cnn_by_hand():
     assert sizes == [(3, 1), (5, 1), (6, 2), (10, 2), (14, 2), (16, 4), (24, 4), (32, 4), (36, 8)]
     # The augmentation layer in front changes nothing.
     assert [(s, j) for _, s, j in _sizes(models.cifar10_vgg(augmentation="lecture"))] == sizes
+    assert [(s, j) for _, s, j in _sizes(models.cifar10_vgg(augmentation="lecture_affine"))] == sizes
 
 
 def test_receptive_fields_of_alexnet_are_the_published_ones():
