@@ -19,6 +19,12 @@ COMMITTED = [(path, result) for path, result in STORE.all_results()]
 # Committed results whose registry entry or config changed since their run, by name
 # (<profile>/<dataset>/<claim>), each with the reason and the rerun that will replace it.
 EXPECTED_STALE: dict[str, str] = {
+    "quick/cifar10/cifar10-aug": (
+        "issue #21, item 2: the registry entry now describes the composed augmentation and the "
+        "rerun on fresh seeds 13-15, registered before it: python -m replication run cifar10-noaug"),
+    "quick/cifar10/cifar10-noaug": (
+        "issue #21, item 2: its comparison arm (cifar10-aug) changed, so both arms rerun on fresh "
+        "seeds 13-15, registered before the run: python -m replication run cifar10-noaug"),
 }
 # Committed results whose config (not registry entry) changed since their run: fingerprint only.
 EXPECTED_RECONFIGURED: dict[str, str] = {
@@ -29,7 +35,11 @@ EXPECTED_RECONFIGURED: dict[str, str] = {
     "quick/cifar10/cifar10-aug": (
         "issue #21, item 2: the lecture's augmentation became one composed affine transform, "
         "`augmentation` 'lecture_affine' instead of the four-layer chain 'lecture' this run trained "
-        "with; replaced by the rerun registered for it: python -m replication run cifar10-noaug"),
+        "with, and its seeds 13-15 instead of 10-12; replaced by the rerun registered for it: "
+        "python -m replication run cifar10-noaug"),
+    "quick/cifar10/cifar10-noaug": (
+        "issue #21, item 2: seeds 13-15 instead of 10-12 (its comparison arm changed); replaced by "
+        "the rerun registered for it: python -m replication run cifar10-noaug"),
     "quick/cifar10/cifar10-fast": (
         "issue #21, item 2: Config gained `baseline_augmentation` ('lecture_affine'; the one-epoch "
         "lecture-recipe baseline of this run, reported only, trained the chain 'lecture'); the "
