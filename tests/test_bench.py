@@ -206,7 +206,11 @@ def test_targets_say_met_or_by_how_much_they_were_missed():
 
     report = {"training_step": [step("mnist-cnn", "float32", 100.0, 1.02, 60.0, 100.0),
                                 step("mnist-cnn", "bfloat16", 50.0, 1.10, 120.0, 300.0),
-                                step("cifar10-cnn", "float32", 600.0, 1.05, 40.0, 100.0)],
+                                step("cifar10-cnn", "float32", 600.0, 1.05, 40.0, 100.0),
+                                step("cifar10-cnn-aug", "float32", 690.0, 1.0, 40.0, 100.0),
+                                step("cifar10-cnn-aug-chain", "float32", 900.0, 1.0, 40.0, 100.0),
+                                # No unaugmented bfloat16 row to compare with: no target row.
+                                step("cifar10-cnn-aug", "bfloat16", 300.0, 1.0, 40.0, 100.0)],
               # 5 minutes on a 100 GFLOP/s machine is 150 s on one of 200.
               "time_to_accuracy_budget": bench.time_to_accuracy_budget(200.0, "float32"),
               "time_to_accuracy": [tta("mnist-mlp", "lecture", 100.0, [0.99]), tta("mnist-mlp", "package", 40.0, [0.99]),
@@ -225,6 +229,14 @@ def test_targets_say_met_or_by_how_much_they_were_missed():
     # bfloat16 is judged against bfloat16's matmul: 300 / 120 = 2.5x below, 1.25x over the 2x.
     assert rows["mnist-cnn (bfloat16): training GFLOP/s within 2x of matmul (300.0, bfloat16)"] == "missed by 1.25x"
     assert rows["cifar10-cnn (float32): training GFLOP/s within 2x of matmul (100.0, float32)"] == "missed by 1.25x"
+    # The augmented step against the unaugmented one in the same precision: 690 / 600 and 900 / 600.
+    aug = ("cifar10-cnn-aug (float32): the lecture's augmented step (one composed transform) within "
+           "1.2x of the unaugmented step")
+    assert rows[aug] == "met"
+    chain = ("cifar10-cnn-aug-chain (float32): the lecture's augmented step (the four-layer chain) "
+             "within 1.2x of the unaugmented step")
+    assert rows[chain] == "missed by 1.25x"
+    assert not any(t.startswith("cifar10-cnn-aug (bfloat16): the lecture's") for t in rows)
 
     # Without a measured budget (a bench.json from before it), the plain 5 minutes.
     del report["time_to_accuracy_budget"]
