@@ -131,23 +131,24 @@ def test_rejudge_rewrites_only_verdicts_of_fresh_results_and_lists_the_stale(tmp
     before = docs.rejudge(root, write=False, log=lambda *a: None)
     assert before["changed"] == [], "the committed verdicts are not today's: `python -m replication rejudge`"
     mlp_vs_cnn = root / "quick" / "mnist" / "mlp-vs-cnn" / "result.json"
-    dropout = root / "quick" / "mnist" / "dropout" / "result.json"
+    # A level claim: outside the effect tests' family, so its going stale moves no other p.
+    mnist_mlp = root / "quick" / "mnist" / "mnist-mlp" / "result.json"
     tampered = json.loads(mlp_vs_cnn.read_text())
     tampered["verdict"] = tampered["verdict_detail"]["verdict"] = verdicts.REPLICATED
     mlp_vs_cnn.write_text(json.dumps(tampered))
-    stale = json.loads(dropout.read_text())
+    stale = json.loads(mnist_mlp.read_text())
     stale["registry_entry"] = "000000000000"
-    dropout.write_text(json.dumps(stale))
+    mnist_mlp.write_text(json.dumps(stale))
     (root / "quick" / "mnist" / "x").mkdir()
     (root / "quick" / "mnist" / "x" / "result.json").write_text("{}")
     lines = []
     out = docs.rejudge(root, log=lines.append)
     assert out["changed"] == [("quick/mnist/mlp-vs-cnn", verdicts.REPLICATED, verdicts.INDICATIVE)]
-    assert sorted(out["stale"]) == sorted([*before["stale"], "quick/mnist/dropout"])
+    assert sorted(out["stale"]) == sorted([*before["stale"], "quick/mnist/mnist-mlp"])
     assert out["invalid"] == ["quick/mnist/x"]
-    assert any("stale" in line and "quick/mnist/dropout" in line for line in lines)
+    assert any("stale" in line and "quick/mnist/mnist-mlp" in line for line in lines)
     assert json.loads(mlp_vs_cnn.read_text())["verdict"] == verdicts.INDICATIVE
-    assert json.loads(dropout.read_text()) == stale  # a stale result is listed, never re-judged
+    assert json.loads(mnist_mlp.read_text()) == stale  # a stale result is listed, never re-judged
     assert docs.rejudge(root, log=lambda *a: None)["changed"] == []
 
 

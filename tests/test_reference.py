@@ -19,9 +19,6 @@ COMMITTED = [(path, result) for path, result in STORE.all_results()]
 # Committed results whose registry entry or config changed since their run, by name
 # (<profile>/<dataset>/<claim>), each with the reason and the rerun that will replace it.
 EXPECTED_STALE: dict[str, str] = {
-    "quick/mnist/dropout": (
-        "issue #23, item 4: judged seeds 10-12, disjoint from the pilot's (this run's 0-2 repeat "
-        "them), registered before the rerun: python -m replication run dropout"),
     "quick/cifar10/cifar10-aug": (
         "issue #21, item 2: the registry entry now describes the composed augmentation and the "
         "rerun on fresh seeds 13-15, registered before it: python -m replication run cifar10-noaug"),
@@ -31,9 +28,6 @@ EXPECTED_STALE: dict[str, str] = {
 }
 # Committed results whose config (not registry entry) changed since their run: fingerprint only.
 EXPECTED_RECONFIGURED: dict[str, str] = {
-    "quick/mnist/dropout": (
-        "issue #23, item 4: seeds 10-12 instead of 0-2 (which repeat the pilot's); replaced by the "
-        "rerun registered for it: python -m replication run dropout"),
     "quick/cifar10/depth-width": (
         "issue #23, item 1: Config gained `schedule` (default 'one_cycle', what this run trained "
         "with) and `decay_fraction` (7be53b8), which changes the fingerprint, not the run; it is "
