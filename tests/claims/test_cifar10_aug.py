@@ -164,7 +164,7 @@ def test_lecture_recipe_smoke_run_saves_what_the_figures_need(tmp_path):
     saved, arrays = cifar10_saved(tmp_path, claim_id)
     check_cifar10_common(saved, claim_id)
     assert saved["summary"]["test_loss_rise"]["mean"] >= 0.0
-    assert saved["config"]["augmentation"] == "lecture"
+    assert saved["config"]["augmentation"] == "lecture_affine"
     assert arrays["sample_images"].shape == (9, 32, 32, 3) and arrays["sample_images"].dtype == np.uint8
     assert arrays["test_predictions"].shape == (1, 128)
     assert arrays["grid_images"].shape == (100, 32, 32, 3) and arrays["grid_probs"].shape == (100, 10)
