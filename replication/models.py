@@ -138,7 +138,7 @@ class RandomAffine(keras.layers.Layer):
     ``ImageDataGenerator.get_random_transform``: rotation uniform in +-``rotation_deg`` degrees,
     shifts uniform in +-``shift`` of the height and of the width, zooms uniform in
     [1 - ``zoom``, 1 + ``zoom``], a flip with probability 1/2; :func:`affine_matrices` turns them
-    into the generator's matrix (``tests/test_models.py`` compares images with Keras's own legacy
+    into the generator's matrix (``tests/claims/test_cifar10_aug.py`` compares images with Keras's legacy
     ``ImageDataGenerator.apply_transform``). One random state (``seed_generator``), which
     :class:`replication.epochs.EpochSeed` resets at every epoch like the other layers' states.
     """
@@ -242,8 +242,7 @@ def cifar10_augmentation(kind: str = LECTURE_AUGMENTATION):
         # devices the op-by-op step deadlocked in its first all-reduce (XLA's rendezvous
         # timeout, both runs of tests/test_multi_device.py). TensorFlow keeps Keras's choice.
         for layer in transforms:
-            if not isinstance(layer, RandomAffine):
-                layer.supports_jit = True
+            layer.supports_jit = True
     return keras.Sequential(transforms, name="augmentation")
 
 
