@@ -189,10 +189,10 @@ SMOKE_RUNS = {
                             for v, p in (("max_pool", "max"), ("subsample", "subsample"),
                                          ("no_pooling", "none"))},
     "dropout": {"without_dropout": "without_dropout/seed*", "with_dropout": "with_dropout/seed*"},
-    "cifar10-aug": {"cifar10_vgg(augmentation=lecture)": "seed*"},
+    "cifar10-aug": {"cifar10_vgg(augmentation=lecture_affine)": "seed*"},
     "cifar10-noaug": {"cifar10_vgg(augmentation=None)": "seed*"},
     "cifar10-fast": {"cifar10_vgg(augmentation=flip_translate) fast recipe": "seed*",
-                     "cifar10_vgg(augmentation=lecture) lecture recipe": "lecture_recipe/seed*"},
+                     "cifar10_vgg(augmentation=lecture_affine) lecture recipe": "lecture_recipe/seed*"},
     "filters-layer1": {"filters_cnn trained": "seed*", "filters_cnn permuted_pixels": "permuted_pixels/seed*"},
     "top-patches": {},
 }
