@@ -21,7 +21,9 @@ when its sweep ends; a killed sweep resumes from its Keras Tuner project (``--wo
 ``benchmarks/DEPTH_CONVERGENCE_PILOT.md`` holds the tables made from the log.
 
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py run wsd-20e-16k --seed 100   # ~25 min (bf16)
+    PYTHONPATH=. python benchmarks/depth_convergence_pilot.py run wsd-32e-8k-b64 --seed 101  # ~20 min idle
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py probe    # ms/step by precision, batch, ...
+    PYTHONPATH=. python benchmarks/depth_convergence_pilot.py probe --batches 32 64 128   # probe-batch
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py table --write
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py --smoke      # 2 networks, 1 epoch, tiny
 
@@ -63,6 +65,11 @@ def _designs() -> dict:
     return {
         # The candidate: 16,000 training + 4,000 validation images, 20 epochs, peak held to 16.
         "wsd-20e-16k": base,
+        # The second candidate (after wsd-20e-16k failed its rule at 7 and 11 layers): half the
+        # images, more passes and twice the steps per pass: 8,000 training + 2,000 validation
+        # images, 32 epochs at batch 64 (4,000 steps; the probe-batch rows: 15% more time per
+        # image than batch 128), peak held to epoch 26; gate windows epochs 15-20 and 21-26.
+        "wsd-32e-8k-b64": dataclasses.replace(base, epochs=32, n_train=10_000, batch_size=64),
         "smoke": dataclasses.replace(base, grid=("depth-d2-w56", "deep-w30"), epochs=5, n_train=400,
                                      validation_fraction=0.25, n_train_eval=100),
     }
@@ -151,11 +158,13 @@ def run(name: str, config, data_dir, out: Path, work: Path, precision: str, held
     return data_log
 
 
-def probe(names, out: Path, steps: int = 40, repeats: int = 2, log=print) -> dict:
+def probe(names, out: Path, steps: int = 40, repeats: int = 2, log=print, batches=(128, 256),
+          precisions=("float32", "bfloat16"), spes=(1, 8), key: str = "probe") -> dict:
     """Milliseconds per training step of in-band networks (random images, the sweep's model,
     flip and optimizer) by precision, batch size and ``steps_per_execution``, alternating the
     variants ``repeats`` times and keeping the fastest (other jobs only ever slow a run down):
-    what the judged sweep's budget can buy on this machine."""
+    what the judged sweep's budget can buy on this machine. Saved under ``key`` of the log
+    (``probe``: the first probe; ``probe-batch``: the smaller batches of the second design)."""
     import numpy as np
     import tensorflow as tf
 
@@ -163,7 +172,7 @@ def probe(names, out: Path, steps: int = 40, repeats: int = 2, log=print) -> dic
     from replication.claims import depth_width
 
     rng = np.random.default_rng(0)
-    variants = [(p, b, k) for p in ("float32", "bfloat16") for b in (128, 256) for k in (1, 8)]
+    variants = [(p, b, k) for p in precisions for b in batches for k in spes]
     timings: dict = {}
     for _ in range(repeats):
         for name in names:
@@ -181,15 +190,15 @@ def probe(names, out: Path, steps: int = 40, repeats: int = 2, log=print) -> dic
                     t0 = time.perf_counter()
                     model.fit(ds, epochs=1, verbose=0)
                     ms = 1000 * (time.perf_counter() - t0) / steps
-                key = f"{name}/{precision}/b{batch}/spe{spe}"
-                timings.setdefault(key, {"config": name, "precision": precision, "batch": batch,
+                variant = f"{name}/{precision}/b{batch}/spe{spe}"
+                timings.setdefault(variant, {"config": name, "precision": precision, "batch": batch,
                                          "steps_per_execution": spe, "ms": [],
                                          "fwd_mflop": flops.forward_flops(model) / 1e6})["ms"].append(ms)
-                log(f"{key}: {ms:.1f} ms/step")
+                log(f"{variant}: {ms:.1f} ms/step")
                 import keras
 
                 keras.backend.clear_session()
-    rates = {p: hardware.matmul_gflops(seconds=3.0, n=2048, dtype=p) for p in ("float32", "bfloat16")}
+    rates = {p: hardware.matmul_gflops(seconds=3.0, n=2048, dtype=p) for p in precisions}
     rows = []
     for t in timings.values():
         best = min(t["ms"])
@@ -200,18 +209,18 @@ def probe(names, out: Path, steps: int = 40, repeats: int = 2, log=print) -> dic
               "commit": commit(), "machine": results.provenance()["hardware"],
               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     data = load_log(out)
-    data["probe"] = record
+    data[key] = record
     save_log(data, out)
     return data
 
 
-def probe_table(data: dict) -> str:
-    p = data.get("probe")
+def probe_table(data: dict, key: str = "probe") -> str:
+    p = data.get(key)
     if not p:
         return ""
-    lines = [f"### Step probe: ms per training step (fastest of {p['repeats']}, {p['steps']} steps "
-             f"each; matmul {p['matmul_gflops']['float32']:.0f} float32 / "
-             f"{p['matmul_gflops']['bfloat16']:.0f} bfloat16 GFLOP/s; commit {p['commit'][:8]})", "",
+    rates = " / ".join(f"{v:.0f} {k}" for k, v in p["matmul_gflops"].items())
+    lines = [f"### Step probe ({key}): ms per training step (fastest of {p['repeats']}, {p['steps']} "
+             f"steps each; matmul {rates} GFLOP/s; commit {p['commit'][:8]})", "",
              "| network | precision | batch | steps per execution | ms/step | ms/image | training GFLOP/s "
              "| of matmul |", "|---|---|---|---|---|---|---|---|"]
     for r in p["rows"]:
@@ -231,7 +240,7 @@ def provenance() -> dict:
 
 
 def tables(data: dict) -> str:
-    lines = [probe_table(data)] if data.get("probe") else []
+    lines = [probe_table(data, key) for key in ("probe", "probe-batch") if data.get(key)]
     for run in data["runs"]:
         cfg = run["settings"]
         w = run["plateau_windows"]
@@ -298,6 +307,9 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="datasets folder (default: $REPLICATION_DATA_DIR, else "
                                            "TensorFlow Datasets)")
     parser.add_argument("--write", action="store_true", help="table: write the page")
+    parser.add_argument("--batches", type=int, nargs="+",
+                        help="probe: these batch sizes only, bfloat16, one step per execution "
+                             "(logged as probe-batch)")
     parser.add_argument("--smoke", action="store_true",
                         help="2 networks, 5 epochs on 400 images, seed 0, into a temporary log (or "
                              "--out); never the committed one")
@@ -328,7 +340,12 @@ def main(argv=None) -> int:
         run(args.design, config, data_dir, out, args.work, precision)
         return 0
     if args.command == "probe":
-        print(probe_table(probe(("depth-d2-w56", "deep-w30"), out)))
+        if args.batches:
+            data = probe(("depth-d2-w56", "deep-w30"), out, batches=tuple(args.batches),
+                         precisions=("bfloat16",), spes=(1,), key="probe-batch")
+            print(probe_table(data, "probe-batch"))
+        else:
+            print(probe_table(probe(("depth-d2-w56", "deep-w30"), out)))
         return 0
     if args.command == "table":
         data = load_log(out)
