@@ -21,7 +21,7 @@ when its sweep ends; a killed sweep resumes from its Keras Tuner project (``--wo
 ``benchmarks/DEPTH_CONVERGENCE_PILOT.md`` holds the tables made from the log.
 
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py run wsd-20e-16k --seed 100   # ~25 min (bf16)
-    PYTHONPATH=. python benchmarks/depth_convergence_pilot.py run wsd-32e-8k-b64 --seed 101  # ~20 min idle
+    PYTHONPATH=. python benchmarks/depth_convergence_pilot.py run wsd-32e-8k-b64 --seed 101  # 28 min idle (bf16, AMX)
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py probe    # ms/step by precision, batch, ...
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py probe --batches 32 64 128   # probe-batch
     PYTHONPATH=. python benchmarks/depth_convergence_pilot.py table --write
