@@ -638,28 +638,47 @@ CLAIMS: dict[str, Claim] = {
             tolerance_reason=(
                 "The lecture's 92.0% -> 96.0% is on SVHN with networks of millions of parameters; "
                 "what carries over is the sign: accuracy rising with depth at a fixed parameter "
-                "count. rho is taken over the seed means of the six in-band depths and tested by an "
-                "exact permutation test (scipy's asymptotic p means nothing for six points; at "
-                "alpha 0.05 one-sided, rho must reach about 0.83, so no further minimum effect is "
-                "set). n is the number of seeds per network. Gate: every in-band network reaches 50% "
-                "validation accuracy (BatchNorm in inference mode; a linear classifier on CIFAR-10 "
-                "pixels gets about 40%), else the sweep compares networks that did not train, as the "
-                "first quick sweep did (11.9%, chance, at 11 layers). The design was chosen on "
-                "validation images by that gate and the budget alone (benchmarks/DEPTH_DIAGNOSIS.md)."
+                "count. What is matched is the parameter count, Fig. 6.7's x-axis (its 3-layer "
+                "convolutional, 3-layer fully connected and 11-layer convolutional curves are read at "
+                "equal parameters): every network of the depth series has 140k-150k parameters, its "
+                "width chosen for it; compute per image is not matched (deeper networks cost more, as "
+                "in the source). The head is the flatten + Dense 128 of the earlier sweeps, fixed "
+                "before the judged runs (the global-average-pooling head was tried on one seed of an "
+                "unconverged design only; benchmarks/DEPTH_DIAGNOSIS.md). rho is taken over the seed "
+                "means of the six in-band depths and tested by an exact permutation test (scipy's "
+                "asymptotic p means nothing for six points; at alpha 0.05 one-sided, rho must reach "
+                "about 0.83, so no further minimum effect is set). n is the number of seeds per "
+                "network. Gates: (1) convergence, as the lecture's figures compare trained-out "
+                "networks: under the warm-up / stable / decay schedule the learning rate is held at "
+                "its peak until the last fifth of the epochs, and for every in-band network the mean "
+                "over seeds of its validation accuracy's mean over the fifth of the epochs before the "
+                "decay minus its mean over the fifth before that (epochs 21-26 minus 15-20 of 32 in "
+                "quick) must be at most 1 point, else the sweep compares networks still learning and "
+                "the verdict is inconclusive (undertrained), whatever rho is; (2) every in-band "
+                "network reaches 50% validation accuracy (BatchNorm in inference mode; a linear "
+                "classifier on CIFAR-10 pixels gets about 40%). The design was chosen on validation "
+                "images held out of the training set, seeds 100 and 101, by these gates and the "
+                "budget (benchmarks/DEPTH_CONVERGENCE_PILOT.md); neither candidate met the pilot's rule, "
+                "and the better one is registered with the gate unchanged (issue #23's fallback: an "
+                "unconverged network makes the verdict inconclusive)."
             ),
             lecture_value=False,
             percent=False,
             gates=(Gate("min_val_accuracy_in_band", 0.50, "the lowest mean validation accuracy of the "
-                        "in-band networks"),),
+                        "in-band networks"),
+                   Gate("minus_max_plateau_gain_in_band", -0.01, "minus the largest late rise of an "
+                        "in-band network's validation accuracy in its stable phase (mean over seeds)")),
             reported=("spearman_rho_validation", "min_train_accuracy_in_band"),
-            pilot_seeds=(0, 1, 100),
+            pilot_seeds=(0, 1, 100, 101),
             pilot=(
                 "benchmarks/depth_diagnosis.py, log benchmarks/depth_diagnosis.json "
-                "(benchmarks/DEPTH_DIAGNOSIS.md): the designs today, bn09, bn09-20k, bn09-flip-20k "
+                "(benchmarks/DEPTH_DIAGNOSIS.md): the designs bn09, bn09-20k, bn09-flip-20k "
                 "and gap-bn09-flip-20k on the in-band networks, seeds 0 and 1; "
                 "benchmarks/depth_convergence_pilot.py, log benchmarks/depth_convergence_pilot.json "
-                "(benchmarks/DEPTH_CONVERGENCE_PILOT.md): the convergence design wsd-20e-16k, seed "
-                "100 (not adopted)."
+                "(benchmarks/DEPTH_CONVERGENCE_PILOT.md): the convergence designs wsd-20e-16k, seed "
+                "100 (not adopted), and wsd-32e-8k-b64, seed 101 (not adopted by the pilot's rule: the 9-layer "
+                "network's late rise was +1.27 points on one seed and 3 seeds take 84 min; registered "
+                "all the same, as the better of the two, so that the judged runs' gate decides)."
             ),
             lecture_context=(
                 "Fig. 6.6 (SVHN): 92.0% with 3 layers, rising to 96.0% with 11",
@@ -676,12 +695,17 @@ CLAIMS: dict[str, Claim] = {
                 "configurations (the 7 in-band ones in quick) instead of the paper's architectures.",
                 "The tuner's objective is accuracy on a validation split carved from the "
                 "training set; the test accuracy is measured once per execution after training.",
-                "quick: 20,000 training images (2,000 of them for validation), 4 epochs, 2 seeds, "
-                "2,000 test images; paper: all images, 30 epochs, 3 seeds per trial.",
-                "The design (BatchNorm momentum, flip, 20,000 images) was chosen on validation by a "
-                "sanity gate and the budget (benchmarks/DEPTH_DIAGNOSIS.md); the first quick sweep's "
+                "quick: 10,000 training images (2,000 of them for validation), 32 epochs at batch 64 "
+                "(4,000 steps) under Adam's warm-up / stable / decay schedule, 3 seeds (10-12), all "
+                "10,000 test images: small data trained to convergence rather than the source's full "
+                "data; paper: all images, 30 epochs, the same schedule, 3 seeds per trial.",
+                "The design (BatchNorm momentum 0.9, flip) was chosen on validation by a sanity gate "
+                "and the budget (benchmarks/DEPTH_DIAGNOSIS.md), the problem size and schedule by the "
+                "convergence gate (benchmarks/DEPTH_CONVERGENCE_PILOT.md); the first quick sweep's "
                 "11-layer network scored chance because Keras's BatchNorm momentum 0.99 kept 18% of "
-                "its initial statistics after 172 steps.",
+                "its initial statistics after 172 steps, and the earlier quick design (20,000 images, "
+                "4 epochs, seeds 0-1) compared networks before they converged; its seeds repeated "
+                "the diagnosis runs.",
             ),
         ),
         Claim(
@@ -714,21 +738,25 @@ CLAIMS: dict[str, Claim] = {
                 "The rival is chosen on validation accuracy (the test set selects nothing); the "
                 "margin per seed (the same seed trained both) must be positive by a one-sided paired "
                 "t-test at alpha 0.05 and at least 1 accuracy point (the binomial standard error of "
-                "one accuracy on the 2,000 quick test images is about 1 point). The margin against "
-                "each shallow family is reported beside it. Gate: as depth-width (every in-band "
-                "network at least 50% validation accuracy)."
+                "one accuracy on 2,000 test images is about 1 point, about 0.4 on the 10,000 quick "
+                "scores). The margin against each shallow family is reported beside it. Matched: the "
+                "parameter count, as in Fig. 6.7 (see depth-width). Gates: as depth-width (every "
+                "in-band network converged by the plateau gate, at most a 1-point late rise, and at "
+                "least 50% validation accuracy)."
             ),
             lecture_value=False,
             percent=True,
             gates=(Gate("min_val_accuracy_in_band", 0.50, "the lowest mean validation accuracy of the "
-                        "in-band networks"),),
+                        "in-band networks"),
+                   Gate("minus_max_plateau_gain_in_band", -0.01, "minus the largest late rise of an "
+                        "in-band network's validation accuracy in its stable phase (mean over seeds)")),
             reported=("margin_shallow_conv", "margin_shallow_fc"),
-            pilot_seeds=(0, 1, 100),
+            pilot_seeds=(0, 1, 100, 101),
             pilot=(
                 "depth-width's pilots (benchmarks/depth_diagnosis.py, log "
                 "benchmarks/depth_diagnosis.json, seeds 0 and 1; benchmarks/depth_convergence_pilot.py, "
-                "log benchmarks/depth_convergence_pilot.json, seed 100): the same in-band networks, "
-                "whose table this claim reads."
+                "log benchmarks/depth_convergence_pilot.json, seeds 100 and 101): the same in-band "
+                "networks, whose table this claim reads."
             ),
             requires=("depth-width",),
             figures=(),

@@ -154,10 +154,10 @@ def test_plans_by_hand():
         (15 * 50_000, 15 * 2 * 10_000 + 10_000 + 2 * 10_000)]
     # quick: baseline for one epoch only.
     assert list(plan("cifar10-fast", "quick").values())[1] == (50_000, 2 * 10_000 + 10_000 + 2 * 10_000)
-    # depth-width quick: 20,000 images less 2,000 for validation, 2 seeds x 4 epochs; per seed 4
-    # validation passes, 2,000 test images, 5,000 training images scored.
+    # depth-width quick: 10,000 images less 2,000 for validation, 3 seeds x 32 epochs; per seed 32
+    # validation passes, all 10,000 test images, 5,000 training images scored.
     dw = plan("depth-width", "quick")
-    assert len(dw) == 7 and set(dw.values()) == {(2 * 4 * 18_000, 2 * (4 * 2_000 + 2_000 + 5_000))}
+    assert len(dw) == 7 and set(dw.values()) == {(3 * 32 * 8_000, 3 * (32 * 2_000 + 10_000 + 5_000))}
     # filters-layer1 quick, 3 seeds: the control has no test curve, but evaluate on the training set.
     assert plan("filters-layer1", "quick") == {
         "filters_cnn trained": (3 * 4 * 50_000, 3 * (4 * 10_000 + 10_000)),

@@ -22,9 +22,13 @@ def test_deep_vs_wide_verdicts_follow_the_registry():
                               profile="quick", dataset="cifar10", synthetic=False, seeds=3,
                               family=REST_OF_FAMILY_SIGNIFICANT)["verdict"]
 
-    gate = {"min_val_accuracy_in_band": [0.6]}
+    gate = {"min_val_accuracy_in_band": [0.6], "minus_max_plateau_gain_in_band": [-0.004]}
     assert verdict("deep-vs-wide", {"deep_margin": [0.02, 0.03, 0.025], **gate}) == verdicts.REPLICATED
     assert verdict("deep-vs-wide", {"deep_margin": [-0.09, -0.10, -0.08], **gate}) == verdicts.CONTRADICTED_AT_BUDGET
+    # Unconverged (a 2-point late rise): inconclusive whichever way the margin points.
+    unconverged = {**gate, "minus_max_plateau_gain_in_band": [-0.02]}
+    for margin in ([0.02, 0.03, 0.025], [-0.09, -0.10, -0.08]):
+        assert verdict("deep-vs-wide", {"deep_margin": margin, **unconverged}) == verdicts.INCONCLUSIVE
 
 
 def test_run_reads_the_margins_from_the_sweeps_analysis_and_trains_nothing():

@@ -115,14 +115,21 @@ def test_analysis_computes_the_table_measures_and_the_depth_width_verdict():
                               profile="quick", dataset="cifar10", synthetic=False, seeds=3,
                               family=REST_OF_FAMILY_SIGNIFICANT)["verdict"]
 
-    gate = {"min_val_accuracy_in_band": [0.6]}
+    gate = {"min_val_accuracy_in_band": [0.6], "minus_max_plateau_gain_in_band": [-0.004]}
     assert verdict("depth-width", {"spearman_rho": [1.0], "spearman_p_greater": [1 / 720],
                                    "spearman_p_less": [1.0], **gate}) == verdicts.REPLICATED
     assert verdict("depth-width", {"spearman_rho": [-0.94], "spearman_p_greater": [0.99],
                                    "spearman_p_less": [0.008], **gate}) == verdicts.CONTRADICTED_AT_BUDGET
     assert verdict("depth-width", {"spearman_rho": [1.0], "spearman_p_greater": [1 / 720],
-                                   "spearman_p_less": [1.0],
+                                   "spearman_p_less": [1.0], **gate,
                                    "min_val_accuracy_in_band": [0.12]}) == verdicts.INCONCLUSIVE
+    # The convergence gate (issue #23): a network whose validation accuracy still rose by 2 points
+    # late in its stable phase makes any rho, either sign, inconclusive; so does a missing gain.
+    for rho, p_greater, p_less in ((1.0, 1 / 720, 1.0), (-0.94, 0.99, 0.008)):
+        for late in (-0.02, float("nan")):
+            assert verdict("depth-width", {"spearman_rho": [rho], "spearman_p_greater": [p_greater],
+                                           "spearman_p_less": [p_less], **gate,
+                                           "minus_max_plateau_gain_in_band": [late]}) == verdicts.INCONCLUSIVE
 
 
 def test_the_quick_design_keeps_the_parameter_counts_and_sweeps_the_band():
