@@ -81,5 +81,5 @@ def seconds_for(total_flops: float | None, efficiency: float | None, rate: float
 def median_or_assumed(efficiencies: list[float]) -> tuple[float, str]:
     known = [e for e in efficiencies if e]
     if known:
-        return statistics.median(known), f"median of {len(known)} other claims' last runs"
+        return statistics.median(known), f"median of {len(known)} claims' last runs"
     return ASSUMED, f"assumed {ASSUMED:g} (no run known)"

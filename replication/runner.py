@@ -312,11 +312,14 @@ def add_counted_work(results_dir: Path, log=print) -> list[str]:
     return written
 
 
-def last_efficiency(claim_id: str, profile: str, stores) -> tuple[float | None, str, str | None]:
+def last_efficiency(claim_id: str, profile: str, stores, *,
+                    earlier_config: bool = False) -> tuple[float | None, str, str | None]:
     """The efficiency of the last known run of this claim and profile: (value, where from, its
     precision: the rate it is a share of). Each
     of ``stores`` ((label, Store), in order) is asked; a result made by another config than
-    today's (a stale fingerprint) is passed over."""
+    today's (a stale fingerprint) is passed over, unless ``earlier_config``: then only such a
+    result counts (its stored efficiency; a claim's own models under another problem size say
+    more about its speed than other claims' runs do)."""
     for label, store in stores:
         try:
             result = store.load(profile, registry.get(claim_id).dataset, claim_id)
@@ -326,8 +329,14 @@ def last_efficiency(claim_id: str, profile: str, stores) -> tuple[float | None, 
             continue
         where = f"{label}, {result.get('precision', 'float32')}"
         config = make_config(claim_id, profile, result["dataset"], result["seeds"])
-        if config_fingerprint(claim_id, config, bool(result.get("deterministic")),
-                              result.get("precision", "float32")) != result.get("fingerprint"):
+        current = config_fingerprint(claim_id, config, bool(result.get("deterministic")),
+                                     result.get("precision", "float32")) == result.get("fingerprint")
+        if earlier_config:
+            stored = None if current else (result.get("work") or {}).get("efficiency")
+            if stored:
+                return stored, f"{where}, an earlier config of this claim", result.get("precision", "float32")
+            continue
+        if not current:
             continue
         stored = (result.get("work") or {}).get("efficiency")
         if stored:
@@ -377,11 +386,20 @@ def plan(claim_ids, options: RunOptions, device: str | None = None) -> tuple[lis
         else:
             eff, source, of = last_efficiency(claim_id, options.profile, stores)
         rows.append([claim_id, total, eff, source, of or options.precision, done])
-    if not device:  # claims never run here: the median of the others
-        median, why = estimate.median_or_assumed([r[2] for r in rows if r[1]])
+    if not device:  # claims not run under today's config: their own earlier run, else the others'
         for r in rows:
             if r[1] and r[2] is None:
-                r[2], r[3] = median, why
+                eff, source, of = last_efficiency(r[0], options.profile, stores, earlier_config=True)
+                if eff:
+                    r[2], r[3], r[4] = eff, source, of
+        if any(r[1] and r[2] is None for r in rows):
+            # The median over every claim of the profile with a current run, not only this plan's
+            # (``run depth-width`` alone would otherwise fall back to the assumed value).
+            known = [last_efficiency(c, options.profile, stores)[0] for c in registry.CLAIMS]
+            median, why = estimate.median_or_assumed(known)
+            for r in rows:
+                if r[1] and r[2] is None:
+                    r[2], r[3] = median, why
     out = []
     for claim_id, total, eff, source, of, done in rows:
         # An efficiency is a share of the matmul rate in the precision its run used: a float32
