@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +47,8 @@ RESULTS = HERE / "depth_convergence_pilot.json"
 MARKDOWN = HERE / "DEPTH_CONVERGENCE_PILOT.md"
 DRIVER = "benchmarks/depth_convergence_pilot.py"  # as git names it
 sys.path.insert(0, str(ROOT))
+
+from benchmarks import _pilot_log as pilot_log  # noqa: E402 (ROOT first on the path)
 
 HELD_OUT = 5000  # training images held out as the pilot's stand-in for the test split
 GATE = 0.01  # the largest late rise of validation accuracy that counts as converged
@@ -75,31 +75,17 @@ def _designs() -> dict:
     }
 
 
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
+_git = pilot_log.git
+save_log = pilot_log.save_log
 
 
 def commit() -> str:
     """HEAD, with ``+dirty`` when the package or this driver differ from it."""
-    head = _git("rev-parse", "HEAD") or "unknown"
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "replication", DRIVER)
-    return head + ("+dirty" if dirty else "")
+    return pilot_log.commit(DRIVER)
 
 
 def load_log(path: Path) -> dict:
-    if path.exists():
-        return json.loads(path.read_text())
-    return {"about": __doc__.split("\n\n")[0], "runs": []}
-
-
-def save_log(data: dict, path: Path) -> None:
-    from replication import results
-
-    results.atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+    return pilot_log.load_log(path, __doc__, reproduced_by=False)
 
 
 def pilot_data(data_dir, held_out: int = HELD_OUT):

@@ -32,7 +32,7 @@ import argparse
 import dataclasses
 import json
 import os
-import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +44,9 @@ ROOT = HERE.parent
 RESULTS = HERE / "depth_diagnosis.json"
 MARKDOWN = HERE / "DEPTH_DIAGNOSIS.md"
 DRIVER = "benchmarks/depth_diagnosis.py"  # as git names it
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import _pilot_log as pilot_log  # noqa: E402 (ROOT first on the path)
 
 # The in-band members (about 145k parameters) with the flatten head, as in the sweep's CONFIGS:
 # name: (family, depth, width, fc_width, fc_layers).
@@ -175,22 +178,12 @@ def environment() -> dict:
             "commit": _git_commit()}
 
 
-def _git(*args: str) -> str | None:
-    """``git args`` in this checkout: its stdout, stripped, or None where git fails."""
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True,
-                              timeout=30).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
+_git = pilot_log.git
 
 
 def _git_commit() -> str:
     """HEAD, with ``+dirty`` where the package or this driver differ from it (the code that ran)."""
-    sha = _git("rev-parse", "HEAD")
-    if not sha:
-        return "unknown"
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "replication", DRIVER)
-    return sha + ("+dirty" if dirty else "")
+    return pilot_log.commit(DRIVER)
 
 
 # --------------------------------------------------------------------------------------------

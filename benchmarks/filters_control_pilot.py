@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +49,8 @@ MARKDOWN = HERE / "FILTERS_CONTROL_PILOT.md"
 DRIVER = "benchmarks/filters_control_pilot.py"  # as git names it
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import _pilot_log as pilot_log  # noqa: E402 (ROOT first on the path)
+
 ARMS = ("trained", "permuted_pixels")  # the claim's network, and its control
 SEEDS = (100,)  # disjoint from the claim's judged seeds
 N_VAL = 5_000  # validation images carved from the training split
@@ -58,31 +58,17 @@ N_PROBE = 5_000  # training images scored in evaluate mode after every epoch
 SMOKE = {"n_train": 300, "n_val": 100, "n_probe": 100, "epochs": 1}
 
 
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
+_git = pilot_log.git
+save_log = pilot_log.save_log
 
 
 def commit() -> str:
     """HEAD, with ``+dirty`` when the package or this driver differ from it."""
-    head = _git("rev-parse", "HEAD") or "unknown"
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "replication", DRIVER)
-    return head + ("+dirty" if dirty else "")
+    return pilot_log.commit(DRIVER)
 
 
 def load_log(path: Path) -> dict:
-    if path.exists():
-        return json.loads(path.read_text())
-    return {"about": __doc__.split("\n\n")[0], "reproduced_by": {}, "runs": []}
-
-
-def save_log(data: dict, path: Path) -> None:
-    from replication import results
-
-    results.atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+    return pilot_log.load_log(path, __doc__, reproduced_by=True)
 
 
 def quick_config(epochs: int | None = None):

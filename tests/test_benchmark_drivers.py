@@ -45,8 +45,26 @@ DRIVERS = {
 
 
 def test_every_driver_is_covered():
-    """Fast: a driver added under benchmarks/ without a --help and smoke test here fails."""
-    assert sorted(DRIVERS) == sorted(p.name for p in BENCH.glob("*.py"))
+    """Fast: a driver added under benchmarks/ without a --help and smoke test here fails
+    (``_``-prefixed modules are the drivers' shared helpers, not drivers)."""
+    assert sorted(DRIVERS) == sorted(p.name for p in BENCH.glob("*.py") if not p.name.startswith("_"))
+
+
+def test_the_drivers_shared_log_helpers(tmp_path):
+    """Fast: the commit a pilot records names HEAD (``+dirty`` only for the package or the driver)
+    and a log survives its round trip; a new log carries the driver's first paragraph."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks import _pilot_log as pilot_log
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    assert pilot_log.commit("benchmarks/depth_convergence_pilot.py").split("+")[0] == head
+    assert pilot_log.git("no-such-git-command") is None
+    path = tmp_path / "log.json"
+    new = pilot_log.load_log(path, "About this pilot.\n\nMore.", reproduced_by=False)
+    assert new == {"about": "About this pilot.", "runs": []}
+    assert "reproduced_by" in pilot_log.load_log(path, "x")
+    pilot_log.save_log({**new, "runs": [{"seed": 101}]}, path)
+    assert pilot_log.load_log(path, "ignored")["runs"] == [{"seed": 101}]
 
 
 # --------------------------------------------------------------------------------------------
