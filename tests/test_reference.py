@@ -19,22 +19,9 @@ COMMITTED = [(path, result) for path, result in STORE.all_results()]
 # Committed results whose registry entry or config changed since their run, by name
 # (<profile>/<dataset>/<claim>), each with the reason and the rerun that will replace it.
 EXPECTED_STALE: dict[str, str] = {
-    "quick/cifar10/depth-width": (
-        "issue #23, item 1: the convergence design is registered (a plateau gate beside the 50% "
-        "validation gate, fresh seeds 10-12, 8,000 + 2,000 images for 32 epochs at batch 64); this "
-        "run (seeds 0-1, 4 epochs) compared networks before they converged and repeated the "
-        "diagnosis runs' seeds: python -m replication run depth-width"),
-    "quick/cifar10/deep-vs-wide": (
-        "issue #23, item 1: judged under depth-width's new design and gates; it reads the sweep "
-        "above: python -m replication run deep-vs-wide after depth-width"),
 }
 # Committed results whose config (not registry entry) changed since their run: fingerprint only.
 EXPECTED_RECONFIGURED: dict[str, str] = {
-    "quick/cifar10/depth-width": (
-        "issue #23, item 1: the convergence design registered: seeds 10-12 (this run: 0-1), "
-        "schedule 'wsd' (this run: one_cycle; decay_fraction is new), epochs 32 (4), n_train "
-        "10,000 (20,000), validation_fraction 0.2 (0.1), batch_size 64 (128), n_test all (2,000): "
-        "python -m replication run depth-width"),
     "quick/cifar10/cifar10-fast": (
         "issue #21, item 2: Config gained `baseline_augmentation` ('lecture_affine'; the one-epoch "
         "lecture-recipe baseline of this run, reported only, trained the chain 'lecture'); the "
