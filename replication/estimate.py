@@ -5,7 +5,8 @@ models' layers: :mod:`replication.flops`) divided by the speed it will reach: th
 matmul rate in the run's precision (a short calibration) times an *efficiency*, the share of that
 rate a run of the claim reached before. The efficiency comes from the last result of the same
 claim and profile that is known (the user's own results, else the committed reference run); a
-claim never run here takes the median efficiency of the others, and with none, :data:`ASSUMED`.
+claim not run under today's config takes its own earlier config's run, else the median efficiency
+of the profile's other claims, and with none, :data:`ASSUMED` (``runner.plan``).
 On a named accelerator (``--device``) nothing has been measured: its peak rate from the vendor's
 sheet times :data:`ACCELERATOR_EFFICIENCY`, an assumption stated wherever it is used.
 """
