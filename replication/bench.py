@@ -71,8 +71,13 @@ STEP_MODELS = {
     "cifar10-cnn-aug-chain": StepModel((32, 32, 3), steps=30, full_epoch_steps=391, mean=0.4734,
                                        std=0.2516),
 }
-# Issue #21, item 3: the lecture recipe's augmented step at most this many times its plain step.
+# Issue #21, item 3: the lecture recipe's augmented step at most this many times its plain step;
+# the CNNs' training steps at least this share of the matmul rate, in every precision; a
+# ``cifar10-fast`` seed at least this efficiency (counted FLOPs over wall x matmul rate).
 AUGMENTED_STEP_TARGET = 1.2
+CNN_STEP_FRACTION_TARGET = 0.55
+CNN_STEP_MODELS = ("mnist-cnn", "cifar10-cnn")
+FAST_SEED_EFFICIENCY_TARGET = 0.45
 
 
 @dataclass(frozen=True)
@@ -506,7 +511,23 @@ def fast_recipe_from_result(saved: dict, source: str) -> dict:
         "headline_mean": headline.get("mean"), "headline_n": headline.get("n"),
         "to_notebook_final": time_to_target(history, registry.BENCH_TARGETS["cifar10"], "test_accuracy_tta"),
         "to_90": time_to_target(history, 0.90, "test_accuracy_tta"),
+        **seed_efficiencies(saved),
     }
+
+
+def seed_efficiencies(saved: dict) -> dict:
+    """The efficiency of a saved run (``work``: counted FLOPs over wall x the run's matmul rate in its
+    precision) and of each seed (its share of the FLOPs over its own wall time); empty for a result
+    from before the work was counted."""
+    work = saved.get("work") or {}
+    rate, total = work.get("matmul_gflops"), (work.get("flops") or {}).get("total")
+    if not (rate and total):
+        return {}
+    walls = [float(r["wall_time_s"]) for r in (saved.get("measured") or {}).get("seed_runs", [])
+             if r.get("wall_time_s")]
+    per_seed = [total / len(walls) / (w * rate * 1e9) for w in walls] if walls else []
+    return {"efficiency": work.get("efficiency"), "seed_efficiencies": per_seed,
+            "matmul_gflops": rate, "work_precision": work.get("precision")}
 
 
 def target_rows(report: dict) -> list[tuple[str, str, str]]:
@@ -555,6 +576,21 @@ def target_rows(report: dict) -> list[tuple[str, str, str]]:
                      f"{r['train_gflops_per_s']:.1f} GFLOP/s ({factor:.2f}x below)",
                      "met" if factor <= MATMUL_FACTOR_TARGET else f"missed by {factor / MATMUL_FACTOR_TARGET:.2f}x"))
     steps = report.get("training_step") or []
+    measured = set((report.get("matmul") or {}).get("gflops") or {})
+    for name in [m for m in CNN_STEP_MODELS if any(r["model"] == m for r in steps)]:
+        for precision in ("float32", "bfloat16"):
+            target = (f"{name} ({precision}): training steps at least {CNN_STEP_FRACTION_TARGET:.0%} of the "
+                      f"matmul rate in {precision}")
+            r = next((r for r in steps if r["model"] == name and r["precision"] == precision), None)
+            if r is None:
+                why = (report.get("matmul") or {}).get("why", "") if precision not in measured else ""
+                rows.append((target, "not measured on this machine" + (f" ({why})" if why else ""),
+                             "not measured"))
+                continue
+            share = r["train_gflops_per_s"] / r["matmul_gflops"]
+            rows.append((target, f"{r['train_gflops_per_s']:.1f} of {r['matmul_gflops']:.1f} GFLOP/s = {share:.0%}",
+                         "met" if share >= CNN_STEP_FRACTION_TARGET else
+                         f"missed by {CNN_STEP_FRACTION_TARGET / share:.2f}x"))
     for r in steps:
         plain = next((b for b in steps if b["model"] == "cifar10-cnn" and b["precision"] == r["precision"]), None)
         if not r["model"].startswith("cifar10-cnn-aug") or plain is None:
@@ -587,6 +623,18 @@ def target_rows(report: dict) -> list[tuple[str, str, str]]:
         else:
             rows.append((target, f"(b) did not reach it (best {hit['best']:.2%})",
                          f"missed: {goal - hit['best']:.2%} short"))
+        if fast.get("efficiency") is not None:
+            per_seed = fast.get("seed_efficiencies") or []
+            eff = fast["efficiency"]
+            rows.append((f"cifar10-fast: efficiency of every seed >= {FAST_SEED_EFFICIENCY_TARGET:.2f} (counted FLOPs / "
+                         "(wall x the run's matmul rate in its precision))",
+                         f"{eff:.2f} for the run" + (f", {min(per_seed):.2f}-{max(per_seed):.2f} per seed"
+                                                     if per_seed else "")
+                         + f" ({fast['matmul_gflops']:.0f} GFLOP/s {fast.get('work_precision')} matmul at the "
+                         f"run's calibration; {fast['profile']} run at commit {fast['commit'][:8]})",
+                         # Every seed: the slowest one decides.
+                         "met" if min(per_seed or [eff]) >= FAST_SEED_EFFICIENCY_TARGET else
+                         f"missed by {FAST_SEED_EFFICIENCY_TARGET / min(per_seed or [eff]):.2f}x"))
         mean, n = fast.get("headline_mean"), fast.get("headline_n")
         if mean is not None:
             rows.append(("cifar10: (b) mean >= 90% within 15 epochs",
