@@ -41,6 +41,7 @@ DRIVERS = {
     "filters_control_pilot.py": Driver("filters_control_pilot.json", "FILTERS_CONTROL_PILOT.md", 300),
     "depth_convergence_pilot.py": Driver("depth_convergence_pilot.json", "DEPTH_CONVERGENCE_PILOT.md",
                                          300),
+    "step_probe.py": Driver("step_probe.json", "STEP_PROBE.md", 400),
 }
 
 
@@ -240,10 +241,32 @@ def _check_depth_convergence_smoke(out: Path) -> None:
     assert len(rows) == 8 and all(r["config"] == "depth-d2-w56" and r["best_ms"] > 0 for r in rows)
 
 
+def _check_step_probe_smoke(out: Path) -> None:
+    data = json.loads(out.read_text())
+    (run,) = data["runs"]
+    assert [(r["option"], r["precision"]) for r in run["options"]] == [
+        ("default", "float32"), ("steps-per-execution-8", "float32")]
+    for r in run["options"]:
+        assert "error" not in r, r
+        assert len(r["ms_per_step"]) == 1 and r["median_ms_per_step"] > 0
+    assert run["options"][1]["compile"] == {"steps_per_execution": 8}
+    assert [r["batch"] for r in run["evaluation"]["float32"]] == [32, 128, 512]
+    assert all(r["images"] == 512 and r["median_s"] > 0 for r in run["evaluation"]["float32"])
+    lay = run["layers"]["float32"]
+    # Every layer of the lecture's CNN, each timed alone, beside the whole step.
+    assert [r["kind"] for r in lay["layers"]].count("Conv2D") == 6 and len(lay["layers"]) == 23
+    assert all(r["layer_ms"] > 0 for r in lay["layers"]) and lay["fit_ms_per_step"] > 0
+    assert lay["fit_minus_layers_ms"] == pytest.approx(lay["fit_ms_per_step"] - lay["layers_sum_ms"])
+    assert _commit_exists(data["reproduced_by"]["commit"])
+    page = out.with_suffix(".md").read_text()
+    assert "| float32 | steps-per-execution-8 |" in page and "By kind: Conv2D" in page
+
+
 SMOKE_CHECKS = {"depth_diagnosis.py": _check_depth_smoke, "tune_cifar10_fast.py": _check_tune_smoke,
                 "dropout_pilot.py": _check_dropout_smoke,
                 "filters_control_pilot.py": _check_filters_control_smoke,
-                "depth_convergence_pilot.py": _check_depth_convergence_smoke}
+                "depth_convergence_pilot.py": _check_depth_convergence_smoke,
+                "step_probe.py": _check_step_probe_smoke}
 
 
 @pytest.mark.slow
