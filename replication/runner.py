@@ -402,10 +402,14 @@ def plan(claim_ids, options: RunOptions, device: str | None = None) -> tuple[lis
                     r[2], r[3] = median, why
     out = []
     for claim_id, total, eff, source, of, done in rows:
-        # An efficiency is a share of the matmul rate in the precision its run used: a float32
-        # run's stands for a bfloat16 one at this machine's float32 rate (bfloat16's gain, 1.3-1.8x
-        # on the CNNs, is left out until a bfloat16 run of the claim is known).
-        seconds = 0.0 if done or not total else estimate.seconds_for(total, eff, rate(of))
+        # An efficiency is a share of the matmul rate in the precision its run used. Where that is
+        # not the precision of the run planned, it is applied to this machine's float32 rate: a
+        # float32 run's stands for a bfloat16 one (bfloat16's gain, 1.3-1.8x on the CNNs, left out
+        # until a bfloat16 run of the claim is known), and a bfloat16 run's for a float32 one
+        # (this machine's bfloat16 rate says nothing of a float32 run; where bfloat16 is only
+        # emulated it measures the emulation, and where it is native it is up to 2x float32's).
+        seconds = 0.0 if done or not total else estimate.seconds_for(
+            total, eff, rate(of if of == options.precision else "float32"))
         out.append(estimate.Estimate(claim_id, total, seconds, eff, source, done))
     rate(options.precision)
     rate_text = "; ".join(text for _, text in rates.values())

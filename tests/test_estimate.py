@@ -141,3 +141,28 @@ def test_a_plan_of_one_unrun_claim_falls_back_to_the_median_of_every_claims_runs
     finally:
         runner.last_efficiency = real
     assert "median of" in e.source and e.efficiency != estimate.ASSUMED and e.seconds > 0
+
+
+def test_a_float32_plan_applies_a_bfloat16_runs_efficiency_at_the_float32_rate(tmp_path, monkeypatch):
+    """The reference run of cifar10-noaug is bfloat16: planned in float32 here, its efficiency is a
+    share of this machine's float32 rate (the bfloat16 one is never calibrated); planned in
+    bfloat16, of the bfloat16 rate."""
+    asked = []
+
+    def rate_here(precision, device=None, seconds=0.5):
+        asked.append(precision)
+        return {"float32": 100.0, "bfloat16": 400.0}[precision], f"{precision} rate"
+
+    monkeypatch.setattr(estimate, "rate_here", rate_here)
+    ref = Store(REFERENCE_DIR).load("quick", "cifar10", "cifar10-noaug")
+    assert ref["precision"] == "bfloat16"
+    eff = ref["work"]["efficiency"]
+    for precision, gflops in (("float32", 100.0), ("bfloat16", 400.0)):
+        asked.clear()
+        options = runner.RunOptions(profile="quick", store=results.Store(tmp_path), precision=precision,
+                                    log=lambda *a: None)
+        estimates, _ = runner.plan(["cifar10-noaug"], options)  # with its prerequisite, cifar10-aug
+        e = next(e for e in estimates if e.claim == "cifar10-noaug")
+        assert e.efficiency == eff
+        assert e.seconds == pytest.approx(ref["work"]["flops"]["total"] / (eff * gflops * 1e9))
+        assert asked == [precision], asked
