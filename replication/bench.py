@@ -687,7 +687,10 @@ def markdown(report: dict) -> str:
                       "callbacks. Same model, batch, Adam 1e-3; medians over alternating epochs after a "
                       "warm-up, each epoch's callbacks, iterator and checkpoint counted; package/plain is "
                       "the median of the paired epochs' ratios. Training GFLOP/s: 3 x forward FLOPs x "
-                      "images/s of the package's step, beside matmul in the same precision.", ""]
+                      "images/s of the package's step, beside matmul in the same precision. What "
+                      "TensorFlow's settings change (threads, oneDNN, XLA, steps_per_execution, the "
+                      "evaluation batch) and where the CIFAR-10 CNN's step spends its time: "
+                      "`benchmarks/STEP_PROBE.md` (`benchmarks/step_probe.py`).", ""]
     if "time_to_accuracy" in report:
         precision = (report.get("time_to_accuracy_budget") or {}).get("precision", "float32")
         lines += [f"Time to the notebooks' accuracy, in {precision}:", "",
