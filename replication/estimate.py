@@ -18,6 +18,7 @@ import statistics
 
 from . import claims, flops, hardware
 
+MAX_EFFICIENCY = 1.0  # no run computes faster than the matmul it is measured against
 ASSUMED = 0.25  # a CPU efficiency where no run of any claim is known (float32 CNNs reached 0.2-0.6)
 
 # Dense matmul peak of named accelerators, GFLOP/s, by the vendor's data sheet (SXM parts, no
@@ -79,8 +80,16 @@ def seconds_for(total_flops: float | None, efficiency: float | None, rate: float
     return float(total_flops) / (float(efficiency) * float(rate) * 1e9)
 
 
+def plausible(efficiency: float | None) -> bool:
+    """An efficiency a run can have reached: above 0 and at most :data:`MAX_EFFICIENCY`. A larger
+    one says the run's matmul calibration read low (a busy machine at the moment it was taken:
+    the quick reference's pooling-translation recorded 1.29 from a 43 GFLOP/s reading on a 430
+    GFLOP/s machine), and planning from it would promise a third of the time."""
+    return bool(efficiency) and 0 < efficiency <= MAX_EFFICIENCY
+
+
 def median_or_assumed(efficiencies: list[float]) -> tuple[float, str]:
-    known = [e for e in efficiencies if e]
+    known = [e for e in efficiencies if plausible(e)]
     if known:
         return statistics.median(known), f"median of {len(known)} claims' last runs"
     return ASSUMED, f"assumed {ASSUMED:g} (no run known)"

@@ -319,7 +319,8 @@ def last_efficiency(claim_id: str, profile: str, stores, *,
     of ``stores`` ((label, Store), in order) is asked; a result made by another config than
     today's (a stale fingerprint) is passed over, unless ``earlier_config``: then only such a
     result counts (its stored efficiency; a claim's own models under another problem size say
-    more about its speed than other claims' runs do)."""
+    more about its speed than other claims' runs do). An efficiency above 1 is passed over
+    (``estimate.plausible``: its run's calibration read low)."""
     for label, store in stores:
         try:
             result = store.load(profile, registry.get(claim_id).dataset, claim_id)
@@ -333,19 +334,21 @@ def last_efficiency(claim_id: str, profile: str, stores, *,
                                      result.get("precision", "float32")) == result.get("fingerprint")
         if earlier_config:
             stored = None if current else (result.get("work") or {}).get("efficiency")
-            if stored:
+            if estimate.plausible(stored):
                 return stored, f"{where}, an earlier config of this claim", result.get("precision", "float32")
             continue
         if not current:
             continue
         stored = (result.get("work") or {}).get("efficiency")
-        if stored:
+        if estimate.plausible(stored):
             return stored, where, result.get("precision", "float32")
+        if stored:  # above 1: its calibration read low; the next store, or other claims' runs
+            continue
         counted = estimate.planned_flops(claim_id, config)
         if counted and counted["total"]:
             e = flops.efficiency(counted["total"], estimate.compute_seconds(result),
                                  estimate.matmul_rate(result))
-            if e:
+            if estimate.plausible(e):
                 return e, where, result.get("precision", "float32")
     return None, "", None
 

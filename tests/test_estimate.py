@@ -166,3 +166,22 @@ def test_a_float32_plan_applies_a_bfloat16_runs_efficiency_at_the_float32_rate(t
         assert e.efficiency == eff
         assert e.seconds == pytest.approx(ref["work"]["flops"]["total"] / (eff * gflops * 1e9))
         assert asked == [precision], asked
+
+
+def test_an_efficiency_above_one_is_passed_over_for_the_median_of_other_claims(tmp_path, monkeypatch):
+    """The quick reference's pooling-translation recorded 1.29 (its calibration read 43 GFLOP/s on a
+    busy machine): no run beats the matmul it is measured against, so the plan takes the median of
+    the other claims' runs instead, which excludes it too."""
+    ref = Store(REFERENCE_DIR).load("quick", "mnist", "pooling-translation")
+    assert ref["work"]["efficiency"] > 1
+    assert runner.last_efficiency("pooling-translation", "quick", [("ref", Store(REFERENCE_DIR))])[0] is None
+    assert not estimate.plausible(1.29) and not estimate.plausible(0.0) and estimate.plausible(0.37)
+    assert estimate.median_or_assumed([1.29, 0.2, 0.4])[0] == pytest.approx(0.3)
+    monkeypatch.setattr(estimate, "rate_here", lambda precision, device=None, seconds=0.5: (100.0, "x"))
+    options = runner.RunOptions(profile="quick", store=results.Store(tmp_path), precision="float32",
+                                log=lambda *a: None)
+    estimates, _ = runner.plan(["pooling-translation"], options)
+    e = next(e for e in estimates if e.claim == "pooling-translation")
+    assert "median of" in e.source and e.efficiency <= 1
+    mlp = next(e for e in estimates if e.claim == "mnist-mlp")  # its prerequisite keeps its own run's
+    assert mlp.efficiency == Store(REFERENCE_DIR).load("quick", "mnist", "mnist-mlp")["work"]["efficiency"]
