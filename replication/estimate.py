@@ -88,8 +88,8 @@ def plausible(efficiency: float | None) -> bool:
     return bool(efficiency) and 0 < efficiency <= MAX_EFFICIENCY
 
 
-def median_or_assumed(efficiencies: list[float]) -> tuple[float, str]:
+def median_or_assumed(efficiencies: list[float], what: str = "claims'") -> tuple[float, str]:
     known = [e for e in efficiencies if plausible(e)]
     if known:
-        return statistics.median(known), f"median of {len(known)} claims' last runs"
+        return statistics.median(known), f"median of {len(known)} {what} last runs"
     return ASSUMED, f"assumed {ASSUMED:g} (no run known)"

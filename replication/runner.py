@@ -396,13 +396,19 @@ def plan(claim_ids, options: RunOptions, device: str | None = None) -> tuple[lis
                 if eff:
                     r[2], r[3], r[4] = eff, source, of
         if any(r[1] and r[2] is None for r in rows):
-            # The median over every claim of the profile with a current run, not only this plan's
-            # (``run depth-width`` alone would otherwise fall back to the assumed value).
-            known = [last_efficiency(c, options.profile, stores)[0] for c in registry.CLAIMS]
-            median, why = estimate.median_or_assumed(known)
+            # The median over the claims of the profile with a current run, not only this plan's
+            # (``run depth-width`` alone would otherwise fall back to the assumed value): those of
+            # the same dataset where any has one (their models and input pipelines are alike), else
+            # all of them.
+            known = {c: last_efficiency(c, options.profile, stores)[0] for c in registry.CLAIMS}
             for r in rows:
                 if r[1] and r[2] is None:
-                    r[2], r[3] = median, why
+                    dataset = registry.get(r[0]).dataset
+                    alike = [e for c, e in known.items() if registry.get(c).dataset == dataset]
+                    if any(estimate.plausible(e) for e in alike):
+                        r[2], r[3] = estimate.median_or_assumed(alike, f"{dataset} claims'")
+                    else:
+                        r[2], r[3] = estimate.median_or_assumed(list(known.values()))
     out = []
     for claim_id, total, eff, source, of, done in rows:
         # An efficiency is a share of the matmul rate in the precision its run used. Where that is
