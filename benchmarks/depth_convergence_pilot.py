@@ -300,6 +300,9 @@ def main(argv=None) -> int:
                         help="2 networks, 5 epochs on 400 images, seed 0, into a temporary log (or "
                              "--out); never the committed one")
     args = parser.parse_args(argv)
+    from replication import quiet
+
+    quiet.start_backend()  # without TensorFlow's known-harmless start-up lines, as run and bench
     data_dir = args.data_dir or os.environ.get("REPLICATION_DATA_DIR")
     from replication import hardware
 

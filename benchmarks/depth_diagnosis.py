@@ -885,6 +885,9 @@ def main(argv=None) -> int:
     p_prov.add_argument("--commit", default=None,
                         help="the commit whose driver reruns them (default: the driver's last commit)")
     args = parser.parse_args(argv)
+    from replication import quiet
+
+    quiet.start_backend()  # without TensorFlow's known-harmless start-up lines, as run and bench
     log = lambda msg: print(time.strftime("%H:%M:%S"), msg, flush=True)  # noqa: E731
 
     if args.smoke:

@@ -291,6 +291,9 @@ def main(argv=None) -> int:
                         help="run and table on 300 training images for 1 epoch, seed 0, into a "
                              "temporary log (or --out); never the committed one")
     args = parser.parse_args(argv)
+    from replication import quiet
+
+    quiet.start_backend()  # without TensorFlow's known-harmless start-up lines, as run and bench
     data_dir = args.data_dir or os.environ.get("REPLICATION_DATA_DIR")
     if args.smoke:
         out = args.out or Path(tempfile.mkdtemp()) / "filters_control_pilot_smoke.json"
