@@ -129,6 +129,31 @@ def evaluation(precision: str, data_dir, repeats: int, n: int | None = None) -> 
     return rows
 
 
+def augmentation(precision: str, steps: int, repeats: int) -> list[dict]:
+    """ms per batch of 128 of each augmentation of ``models.AUGMENTATIONS`` alone, in training mode
+    (it runs in front of the first convolution and needs no gradient), best of ``repeats`` runs
+    of ``steps`` calls: what the augmentation itself adds to a step."""
+    import tensorflow as tf
+
+    from replication import models
+
+    rows = []
+    x = tf.random.uniform((BATCH, 32, 32, 3))
+    for kind in models.AUGMENTATIONS:
+        layer = models.cifar10_augmentation(kind)
+        call = tf.function(lambda x, layer=layer: layer(x, training=True))
+        call(x)  # tracing
+        runs = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                out = call(x)
+            float(tf.reduce_sum(out))
+            runs.append(1000 * (time.perf_counter() - t0) / steps)
+        rows.append({"augmentation": kind, "precision": precision, "ms_per_batch": min(runs), "runs": runs})
+    return rows
+
+
 def layers(precision: str, data_dir, steps: int, repeats: int) -> dict:
     """Forward + backward ms of each layer alone (on an input of its shape; the gradient to its
     input and weights, as in the step), best of ``repeats`` runs of ``steps`` calls, and the full
@@ -208,6 +233,7 @@ def run(out: Path, data_dir, *, options=tuple(OPTIONS), steps: int = 24, repeats
             print(f"[probe] {precision} {name}: {row.get('median_ms_per_step', row.get('error'))}", flush=True)
         record["evaluation"][precision] = evaluation(precision, data_dir, eval_repeats, n_test)
         record["layers"][precision] = layers(precision, data_dir, layer_steps, repeats)
+        record.setdefault("augmentation", {})[precision] = augmentation(precision, 4 * layer_steps, repeats)
     data["runs"].append(record)
     data["reproduced_by"] = {"commit": record["commit"].split("+")[0], "branch_commits_not_in_this_repository": [],
                              "command": f"PYTHONPATH=. python {DRIVER} run"}
@@ -273,6 +299,12 @@ def tables(data: dict) -> str:
                 kinds[r["kind"]] = kinds.get(r["kind"], 0.0) + r["layer_ms"]
             lines += ["", "By kind: " + ", ".join(f"{k} {v:.1f} ms ({v / total:.0%})" for k, v in
                                                   sorted(kinds.items(), key=lambda kv: -kv[1])) + "."]
+            aug = (run.get("augmentation") or {}).get(precision)
+            if aug:  # runs before the augmentation was timed have none
+                lines += ["", "The augmentation alone, in front of the first convolution (training mode, "
+                              f"best of {lay['repeats']} runs): " + "; ".join(
+                                  f"`{a['augmentation']}` {a['ms_per_batch']:.1f} ms per batch of {BATCH} "
+                                  f"({a['ms_per_batch'] / total:.1%} of the step)" for a in aug) + "."]
         lines.append("")
     rep = data.get("reproduced_by") or {}
     if rep:

@@ -257,9 +257,13 @@ def _check_step_probe_smoke(out: Path) -> None:
     assert [r["kind"] for r in lay["layers"]].count("Conv2D") == 6 and len(lay["layers"]) == 23
     assert all(r["layer_ms"] > 0 for r in lay["layers"]) and lay["fit_ms_per_step"] > 0
     assert lay["fit_minus_layers_ms"] == pytest.approx(lay["fit_ms_per_step"] - lay["layers_sum_ms"])
+    aug = run["augmentation"]["float32"]
+    assert [a["augmentation"] for a in aug] == ["lecture_affine", "lecture", "flip_translate"]
+    assert all(a["ms_per_batch"] > 0 for a in aug)
     assert _commit_exists(data["reproduced_by"]["commit"])
     page = out.with_suffix(".md").read_text()
     assert "| float32 | steps-per-execution-8 |" in page and "By kind: Conv2D" in page
+    assert "`lecture_affine`" in page
 
 
 SMOKE_CHECKS = {"depth_diagnosis.py": _check_depth_smoke, "tune_cifar10_fast.py": _check_tune_smoke,
