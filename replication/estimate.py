@@ -2,11 +2,14 @@
 
 An estimate is the claim's counted work (``planned_work(config)`` in its module, FLOPs from the
 models' layers: :mod:`replication.flops`) divided by the speed it will reach: this machine's
-matmul rate in the run's precision (a short calibration) times an *efficiency*, the share of that
-rate a run of the claim reached before. The efficiency comes from the last result of the same
-claim and profile that is known (the user's own results, else the committed reference run); a
-claim not run under today's config takes its own earlier config's run, else the median efficiency
-of the profile's other claims, and with none, :data:`ASSUMED` (``runner.plan``).
+matmul rate in the run's precision (a short calibration; the float32 rate where the efficiency
+was measured in the other precision) times an *efficiency*, the share of that rate a run of the
+claim reached before. The efficiency comes from the last result of the same claim and profile
+that is known (the user's own results, else the committed reference run); a claim not run under
+today's config takes its own earlier config's run, else the median efficiency of the profile's
+claims of the same dataset, else of all its claims, and with none, :data:`ASSUMED`
+(``runner.plan``). An efficiency above :data:`MAX_EFFICIENCY` (a calibration that read low) is
+never used (:func:`plausible`).
 On a named accelerator (``--device``) nothing has been measured: its peak rate from the vendor's
 sheet times :data:`ACCELERATOR_EFFICIENCY`, an assumption stated wherever it is used.
 """
