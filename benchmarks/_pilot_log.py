@@ -50,3 +50,14 @@ def save_log(data: dict, path: Path) -> None:
     from replication import results
 
     results.atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def write_tables(page: Path, tables: str, title: str, driver: str, marker: str = "pilot-tables") -> None:
+    """Put ``tables`` between the page's ``<!-- {marker}:start -->`` and ``:end -->`` lines, keeping
+    the hand-written text around them; a new page gets ``title`` and a pointer to ``driver``."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    text = page.read_text() if page.exists() else (
+        f"# {title}\n\nSee the driver's docstring (`{driver}`).\n\n{start}\n{end}\n")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    page.write_text(f"{head}{start}\n{tables}\n{end}{tail}")

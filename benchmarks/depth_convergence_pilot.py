@@ -268,13 +268,7 @@ def tables(data: dict) -> str:
 
 
 def write_page(data: dict, page: Path) -> None:
-    start, end = "<!-- pilot-tables:start -->", "<!-- pilot-tables:end -->"
-    text = page.read_text() if page.exists() else (
-        "# depth-width: the convergence design's pilot\n\nSee the driver's docstring "
-        f"(`{DRIVER}`).\n\n{start}\n{end}\n")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    page.write_text(f"{head}{start}\n{tables(data)}\n{end}{tail}")
+    pilot_log.write_tables(page, tables(data), "depth-width: the convergence design's pilot", DRIVER)
 
 
 def main(argv=None) -> int:

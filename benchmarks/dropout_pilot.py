@@ -167,13 +167,7 @@ def tables(data: dict) -> str:
 
 
 def write_page(data: dict, page: Path) -> None:
-    start, end = "<!-- pilot-tables:start -->", "<!-- pilot-tables:end -->"
-    text = page.read_text() if page.exists() else (
-        "# dropout: the regime's pilot, re-created\n\nSee the driver's docstring "
-        f"(`{DRIVER}`).\n\n{start}\n{end}\n")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    page.write_text(f"{head}{start}\n{tables(data)}\n{end}{tail}")
+    pilot_log.write_tables(page, tables(data), "dropout: the regime's pilot, re-created", DRIVER)
 
 
 def main(argv=None) -> int:

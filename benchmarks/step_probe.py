@@ -313,13 +313,7 @@ def tables(data: dict) -> str:
 
 
 def write_page(data: dict, page: Path) -> None:
-    start, end = "<!-- probe-tables:start -->", "<!-- probe-tables:end -->"
-    text = page.read_text() if page.exists() else (
-        "# The CIFAR-10 CNN's training step: settings and where its time goes\n\nSee the driver's "
-        f"docstring (`{DRIVER}`).\n\n{start}\n{end}\n")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    page.write_text(f"{head}{start}\n{tables(data)}\n{end}{tail}")
+    pilot_log.write_tables(page, tables(data), "The CIFAR-10 CNN's training step: settings and where its time goes", DRIVER, marker="probe-tables")
 
 
 def main(argv=None) -> int:

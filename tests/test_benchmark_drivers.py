@@ -53,7 +53,8 @@ def test_every_driver_is_covered():
 
 def test_the_drivers_shared_log_helpers(tmp_path):
     """Fast: the commit a pilot records names HEAD (``+dirty`` only for the package or the driver)
-    and a log survives its round trip; a new log carries the driver's first paragraph."""
+    and a log survives its round trip; a new log carries the driver's first paragraph; a page's
+    tables are replaced between their markers and nothing else."""
     sys.path.insert(0, str(REPO))
     from benchmarks import _pilot_log as pilot_log
 
@@ -66,6 +67,15 @@ def test_the_drivers_shared_log_helpers(tmp_path):
     assert "reproduced_by" in pilot_log.load_log(path, "x")
     pilot_log.save_log({**new, "runs": [{"seed": 101}]}, path)
     assert pilot_log.load_log(path, "ignored")["runs"] == [{"seed": 101}]
+    page = tmp_path / "PAGE.md"
+    pilot_log.write_tables(page, "| a |", "A pilot", "benchmarks/x.py")
+    assert page.read_text() == ("# A pilot\n\nSee the driver's docstring (`benchmarks/x.py`).\n\n"
+                                "<!-- pilot-tables:start -->\n| a |\n<!-- pilot-tables:end -->\n")
+    page.write_text(page.read_text().replace("# A pilot", "# A pilot\n\nHand-written.") + "After.\n")
+    pilot_log.write_tables(page, "| b |", "ignored", "ignored")  # the text around the tables is kept
+    text = page.read_text()
+    assert "Hand-written." in text and text.endswith("| b |\n<!-- pilot-tables:end -->\nAfter.\n")
+    assert "| a |" not in text
 
 
 # --------------------------------------------------------------------------------------------
