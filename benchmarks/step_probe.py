@@ -218,14 +218,14 @@ def _subprocess(name: str, precision: str, steps: int, repeats: int, data_dir) -
 
 def run(out: Path, data_dir, *, options=tuple(OPTIONS), steps: int = 24, repeats: int = 3,
         layer_steps: int = 5, eval_repeats: int = 2, n_test: int | None = None, precisions=None) -> dict:
-    from replication import hardware
+    from replication import hardware, results
 
     native, _ = hardware.native_bfloat16()
     precisions = precisions or (["float32", "bfloat16"] if native else ["float32"])
     data = pilot_log.load_log(out, __doc__)
     rates = {p: hardware.matmul_gflops(3.0, 2048, dtype=p) for p in precisions}
     record = {"commit": pilot_log.commit(DRIVER), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "hardware": _hardware(), "versions": _versions(), "matmul_gflops": rates, "options": [], "evaluation": {}, "layers": {}}
+              "hardware": hardware.info(), "versions": results.versions(), "matmul_gflops": rates, "options": [], "evaluation": {}, "layers": {}}
     for precision in precisions:
         for name in options:
             row = _subprocess(name, precision, steps, repeats, data_dir)
@@ -239,18 +239,6 @@ def run(out: Path, data_dir, *, options=tuple(OPTIONS), steps: int = 24, repeats
                              "command": f"PYTHONPATH=. python {DRIVER} run"}
     pilot_log.save_log(data, out)
     return data
-
-
-def _hardware() -> dict:
-    from replication import hardware
-
-    return hardware.info()
-
-
-def _versions() -> dict:
-    from replication import results
-
-    return results.versions()
 
 
 def flops_per_image() -> int:
