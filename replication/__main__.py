@@ -250,8 +250,10 @@ def cmd_list(args, log) -> int:
     found = {c: store.load(profile, claim.dataset, c) for c, claim in registry.CLAIMS.items()}
     committed = {c: reference.load(profile, claim.dataset, c) for c, claim in registry.CLAIMS.items()}
     precision, _ = resolve_precision("auto")
+    # No step calibration here (about 2 minutes for all claims): what `all --dry-run` or a run
+    # measured and kept in the results folder.
     estimates, rate_text = runner.plan(list(registry.CLAIMS), runner.RunOptions(
-        profile=profile, store=store, precision=precision))
+        profile=profile, store=store, precision=precision), measure=False)
     seconds = {e.claim: e for e in estimates}
     header = ("claim", "lecture", "yours (mean ± std, n)", "your verdict", "reference verdict",
               "estimate here")
@@ -259,7 +261,8 @@ def cmd_list(args, log) -> int:
     for (claim_id, lecture, mine, verdict), ref in zip(summary_rows(found), committed.values(),
                                                        strict=True):
         e = seconds[claim_id]
-        when = "done" if e.done else ("-" if e.seconds is None else duration(e.seconds))
+        when = ("done" if e.done else "-" if not e.flops
+                else "not timed here" if e.seconds is None else duration(e.seconds))
         rows.append((claim_id, lecture, mine, verdict, ref["verdict"] if ref else "not run", when))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
     log(f"claims (your results: {store.root}/{profile}; reference: {REFERENCE_DIR}/{profile}; "
@@ -268,6 +271,9 @@ def cmd_list(args, log) -> int:
         log("  ".join(f"{str(c):<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
         if k == 0:
             log("  ".join("-" * w for w in widths))
+    if any(r[-1] == "not timed here" for r in rows):
+        log(f"not timed here: `python -m replication all --dry-run --profile {profile}` times those "
+            f"claims' models on this machine (a few seconds each) and keeps them for `list`")
     return 0
 
 

@@ -1,15 +1,29 @@
 """How long a claim will take here, before it runs (issue #21), and on a named accelerator (#24).
 
-An estimate is the claim's counted work (``planned_work(config)`` in its module, FLOPs from the
-models' layers: :mod:`replication.flops`) divided by the speed it will reach: this machine's
-matmul rate in the run's precision (a short calibration; the float32 rate where the efficiency
-was measured in the other precision) times an *efficiency*, the share of that rate a run of the
-claim reached before. The efficiency comes from the last result of the same claim and profile
-that is known (the user's own results, else the committed reference run); a claim not run under
-today's config takes its own earlier config's run, else the median efficiency of the profile's
-claims of the same dataset, else of all its claims, and with none, :data:`ASSUMED`
-(``runner.plan``). An efficiency above :data:`MAX_EFFICIENCY` (a calibration that read low) is
-never used (:func:`plausible`).
+An estimate is this machine's time for the claim's training and scoring steps times the claim's
+*overhead*. The steps are measured, not derived: a short step calibration (:func:`step_speeds`)
+builds each model the claim plans (``planned_work(config)`` in its module), times a few training
+steps at batch :data:`TRAIN_BATCH` and a few predictions at batch :data:`EVAL_BATCH` in the run's
+precision, and multiplies by the images the claim trains and scores. The overhead is what a run
+of the claim needed beyond those steps (wall time / its own step time, measured on the run's
+machine at its end): input pipeline, augmentation on the CPU, callbacks, checkpoints, the sweep's
+bookkeeping. It comes from the last run of the claim that recorded one (the user's own results,
+else the committed reference run; a claim not run under today's config takes its own earlier
+config's), else the median of the profile's claims of the same dataset, else of all of them, and
+with none, :data:`ASSUMED_OVERHEAD` (``runner.plan``).
+
+Why not the matmul efficiency alone (the share of the matmul rate a run reached, which every
+result still records): it does not carry from one kind of machine to another. The quick
+reference's CIFAR-10 runs reached 0.11-0.14 of an AMX machine's bfloat16 matmul (844-1176
+GFLOP/s); applied to an AVX2 machine's float32 rate (107) they planned cifar10-noaug at 7 h 09 min
+where its steps take 2 h 15 min there, and the whole quick profile at 50 h (stop 31's note).
+A convolution step reaches a larger share of a slow matmul unit than of a fast one, so the share
+depends on the machine; the step time of the claim's own models is measured where it will run.
+
+The step calibrations are kept in the results folder (:class:`StepCache`, ``step_calibration.json``)
+for this machine, precision and versions, so that ``list`` and a second plan need not repeat them;
+every run measures its own afresh at its end and updates them.
+
 On a named accelerator (``--device``) nothing has been measured: its peak rate from the vendor's
 sheet times :data:`ACCELERATOR_EFFICIENCY`, an assumption stated wherever it is used.
 """
@@ -21,8 +35,15 @@ import statistics
 
 from . import claims, flops, hardware
 
-MAX_EFFICIENCY = 1.0  # no run computes faster than the matmul it is measured against
-ASSUMED = 0.25  # a CPU efficiency where no run of any claim is known (float32 CNNs reached 0.2-0.6)
+TRAIN_BATCH = 128  # every claim's training batch (their configs' batch_size)
+EVAL_BATCH = 512  # training.evaluate / predict's batch
+# Wall time / step time where no run of any claim recorded its own: what mnist-mlp (1.33) and
+# pooling-translation (1.3-1.5) needed on the AVX2 machine of stop 30, before runs recorded it.
+ASSUMED_OVERHEAD = 1.35
+# A step calibration: after one warm-up call (the graph is traced), at least this many calls and
+# this many seconds per model and kind of step.
+MIN_STEPS = 2
+MIN_SECONDS = 0.5
 
 # Dense matmul peak of named accelerators, GFLOP/s, by the vendor's data sheet (SXM parts, no
 # sparsity). float32 is TF32 on the tensor cores: JAX's default matmul precision there.
@@ -41,19 +62,26 @@ class Estimate:
     claim: str
     flops: float | None  # the claim's planned FLOPs (training and evaluation)
     seconds: float | None  # None: no planned work (the claim trains nothing) or no rate
-    efficiency: float | None
-    source: str  # where the efficiency came from, in words
+    efficiency: float | None  # a named accelerator's assumed share of its peak (else None)
+    source: str  # where the overhead (or the accelerator's efficiency) came from, in words
     done: bool = False  # a result with the same config exists: the run will skip it
+    steps_s: float | None = None  # this machine's time for the claim's steps (step calibration)
+    overhead: float | None = None  # wall time / step time it is planned with
+
+
+def planned_work(claim_id: str, config, n_train: int | None = None,
+                 n_test: int | None = None) -> list | None:
+    """The claim's :class:`replication.flops.Work` list, or None when its module plans no work."""
+    plan = getattr(claims.module(claim_id), "planned_work", None)
+    return None if plan is None else plan(config, n_train=n_train, n_test=n_test)
 
 
 def planned_flops(claim_id: str, config, n_train: int | None = None,
                   n_test: int | None = None) -> dict | None:
     """{"train", "eval", "total"} FLOPs of what the claim's run trains and scores, or None when its
     module plans no work."""
-    plan = getattr(claims.module(claim_id), "planned_work", None)
-    if plan is None:
-        return None
-    return flops.total(plan(config, n_train=n_train, n_test=n_test))
+    work = planned_work(claim_id, config, n_train, n_test)
+    return None if work is None else flops.total(work)
 
 
 def matmul_rate(result: dict) -> float | None:
@@ -67,14 +95,10 @@ def compute_seconds(result: dict) -> float:
     return float(result.get("wall_time_s") or 0.0) + float(result.get("reused_runs_wall_time_s") or 0.0)
 
 
-def rate_here(precision: str, device: str | None = None, seconds: float = 0.5) -> tuple[float, str]:
-    """(GFLOP/s, what it is) of this machine in ``precision`` (a short calibration) or of a named
-    accelerator's data sheet."""
-    if device:
-        spec = ACCELERATORS[device]
-        return spec[precision], f"{spec['label']}, {precision} peak {spec[precision] / 1000:,.0f} TFLOP/s (data sheet)"
-    rate = hardware.matmul_gflops(seconds, dtype=precision)
-    return rate, f"this machine, {precision} matmul {rate:,.0f} GFLOP/s (a {seconds:g}-s calibration)"
+def rate_here(precision: str, device: str) -> tuple[float, str]:
+    """(GFLOP/s, what it is) of a named accelerator in ``precision``, by its data sheet."""
+    spec = ACCELERATORS[device]
+    return spec[precision], f"{spec['label']}, {precision} peak {spec[precision] / 1000:,.0f} TFLOP/s (data sheet)"
 
 
 def seconds_for(total_flops: float | None, efficiency: float | None, rate: float | None) -> float | None:
@@ -83,16 +107,153 @@ def seconds_for(total_flops: float | None, efficiency: float | None, rate: float
     return float(total_flops) / (float(efficiency) * float(rate) * 1e9)
 
 
-def plausible(efficiency: float | None) -> bool:
-    """An efficiency a run can have reached: above 0 and at most :data:`MAX_EFFICIENCY`. A larger
-    one says the run's matmul calibration read low (a busy machine at the moment it was taken:
-    the quick reference's pooling-translation recorded 1.29 from a 43 GFLOP/s reading on a 430
-    GFLOP/s machine), and planning from it would promise a third of the time."""
-    return bool(efficiency) and 0 < efficiency <= MAX_EFFICIENCY
+def machine() -> dict:
+    """What a step calibration holds for: this CPU (model, cores, instruction sets) and the
+    versions that run the steps."""
+    from . import results
+
+    v = results.versions()
+    return {**hardware.cpu(), **{k: v.get(k) for k in ("tensorflow", "keras", "keras_backend", "jax")}}
 
 
-def median_or_assumed(efficiencies: list[float], what: str = "claims'") -> tuple[float, str]:
-    known = [e for e in efficiencies if plausible(e)]
+class StepCache:
+    """This machine's step calibrations, by model and precision, in one JSON file (issue #21):
+    ``{"machine": machine(), "models": {key: {"train_s_per_image", "predict_s_per_image",
+    "measured"}}}``. Entries made on another machine or under other versions are dropped on load;
+    a file that cannot be read is treated as empty (it only saves time) and rewritten."""
+
+    NAME = "step_calibration.json"
+
+    def __init__(self, folder):
+        from pathlib import Path
+
+        self.path = None if folder is None else Path(folder) / self.NAME
+        self.here = machine()
+        self.models: dict = {}
+        if self.path is not None and self.path.is_file():
+            import json
+
+            try:
+                saved = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                saved = {}
+            if isinstance(saved, dict) and saved.get("machine") == self.here:
+                self.models = dict(saved.get("models") or {})
+
+    @staticmethod
+    def key(name: str, forward_flops: int, precision: str) -> str:
+        return f"{name} | {forward_flops} FLOP/image | {precision} | batch {TRAIN_BATCH}/{EVAL_BATCH}"
+
+    def get(self, key: str) -> dict | None:
+        return self.models.get(key)
+
+    def put(self, key: str, speed: dict) -> None:
+        self.models[key] = speed
+
+    def save(self) -> None:
+        """Write the file (its folder created); a folder that cannot be written is left alone."""
+        if self.path is None:
+            return
+        from . import display, results
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            results.atomic_write_json(self.path, {"machine": self.here, "saved": display.now(),
+                                                  "models": self.models})
+        except OSError:
+            pass
+
+
+def time_model(model, *, train: bool, predict: bool, min_steps: int = MIN_STEPS,
+               min_seconds: float = MIN_SECONDS) -> dict:
+    """Seconds per image of ``model``'s training step (batch :data:`TRAIN_BATCH`, Adam, sparse
+    cross-entropy on random labels) and of its prediction (batch :data:`EVAL_BATCH`), each timed
+    after one warm-up call that traces the graph; random inputs in [0, 1)."""
+    import time
+
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    shape = tuple(model.input_shape[1:])
+    out = {"train_s_per_image": None, "predict_s_per_image": None}
+
+    def timed(call, batch):
+        call()  # warm-up: traces the graph
+        n, t0 = 0, time.perf_counter()
+        while True:
+            call()
+            n += 1
+            elapsed = time.perf_counter() - t0
+            if n >= min_steps and elapsed >= min_seconds:
+                return elapsed / (n * batch)
+
+    if train:
+        x = rng.random((TRAIN_BATCH, *shape), dtype=np.float32)
+        y = rng.integers(0, int(model.output_shape[-1]), TRAIN_BATCH)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+        out["train_s_per_image"] = timed(lambda: model.train_on_batch(x, y), TRAIN_BATCH)
+    if predict:
+        x = rng.random((EVAL_BATCH, *shape), dtype=np.float32)
+        out["predict_s_per_image"] = timed(lambda: model.predict_on_batch(x), EVAL_BATCH)
+    return out
+
+
+class _NotRetracing:
+    """A logging filter: TensorFlow's "N out of the last M calls to ... triggered tf.function
+    retracing" warning, which a calibration of many models in turn sets off (every model has its
+    own step function, traced once, as it should), is dropped; every other record passes."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def step_seconds(work: list, precision: str, cache: StepCache | None = None, *,
+                 fresh: bool = False, measure: bool = True, min_steps: int = MIN_STEPS,
+                 min_seconds: float = MIN_SECONDS) -> float | None:
+    """This machine's seconds for the training steps and predictions of ``work`` (a claim's
+    :class:`replication.flops.Work` list) in ``precision``: each model's measured time per image
+    (:func:`time_model`; from ``cache`` where it holds one, unless ``fresh``) times the images it
+    trains and scores. New measurements go into ``cache``; the caller saves it. ``measure=False``:
+    only what ``cache`` holds (None where a model was never timed here)."""
+    import logging
+
+    import keras
+
+    total, quiet = 0.0, _NotRetracing()
+    logging.getLogger("tensorflow").addFilter(quiet)
+    try:
+        for item in work:
+            if not item.train_images and not item.eval_images:
+                continue
+            with hardware.precision_policy(precision):
+                model = item.build()
+                key = StepCache.key(item.name, flops.forward_flops(model), precision)
+                speed = None if fresh or cache is None else cache.get(key)
+                if (speed is None or (item.train_images and speed.get("train_s_per_image") is None)
+                        or (item.eval_images and speed.get("predict_s_per_image") is None)):
+                    if not measure:
+                        keras.backend.clear_session()
+                        return None
+                    from . import display
+
+                    speed = {**time_model(model, train=bool(item.train_images),
+                                          predict=bool(item.eval_images), min_steps=min_steps,
+                                          min_seconds=min_seconds), "measured": display.now()}
+                    if cache is not None:
+                        cache.put(key, speed)
+            keras.backend.clear_session()
+            total += item.train_images * (speed["train_s_per_image"] or 0.0)
+            total += item.eval_images * (speed["predict_s_per_image"] or 0.0)
+        return total
+    finally:
+        logging.getLogger("tensorflow").removeFilter(quiet)
+
+
+def median_overhead(overheads: list, what: str) -> tuple[float, str]:
+    """(median of the known overheads, where from), else (:data:`ASSUMED_OVERHEAD`, "assumed")."""
+    known = [o for o in overheads if o]
     if known:
         return statistics.median(known), f"median of {len(known)} {what} last runs"
-    return ASSUMED, f"assumed {ASSUMED:g} (no run known)"
+    return ASSUMED_OVERHEAD, "assumed: no run recorded its steps"

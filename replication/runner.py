@@ -172,6 +172,13 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
 
         work = counted_work(claim_id, config, ctx if claim.needs_data else None, ds, wall + reused,
                             result_precision=o.precision, estimate_s=o.estimates.get(claim_id))
+        if work is not None:
+            # This machine's time for the same steps, measured now (under the run's load), and
+            # the overhead the run needed beyond them: what the next plan multiplies by.
+            steps = measured_steps(claim_id, config, ctx if claim.needs_data else None, ds,
+                                   o.precision, store, smoke=profile == "smoke")
+            work["steps_s"] = steps
+            work["overhead"] = (wall + reused) / steps if steps else None
         arrays = out.pop("arrays", {})
         metrics = out.pop("metrics")
         summary = {name: verdicts.summarize(values) for name, values in metrics.items()}
@@ -268,6 +275,25 @@ def counted_work(claim_id: str, config, ctx, dataset: str, seconds: float, *,
     return {"flops": counted, "estimate_s": estimate_s, "precision": result_precision}
 
 
+def measured_steps(claim_id: str, config, ctx, dataset: str, precision: str, store: results.Store,
+                   *, smoke: bool = False) -> float | None:
+    """This machine's seconds, measured afresh, for the training steps and predictions the claim
+    planned on the data it loaded (``estimate.step_seconds``); kept in the store's step cache.
+    Smoke runs (tests) time one call per model."""
+    sizes = {}
+    if ctx is not None:
+        data = ctx.dataset(dataset)
+        sizes = {"n_train": len(data.train), "n_test": len(data.test)}
+    work = estimate.planned_work(claim_id, config, **sizes)
+    if not work:
+        return None
+    cache = estimate.StepCache(store.root)
+    seconds = estimate.step_seconds(work, precision, cache, fresh=True,
+                                    **({"min_steps": 1, "min_seconds": 0.0} if smoke else {}))
+    cache.save()
+    return seconds or None
+
+
 def work_speed(total_flops: float, seconds: float, provenance: dict, precision: str) -> dict:
     """Efficiency = FLOPs / (seconds x the run's matmul rate in its precision), and the seconds the
     arithmetic would take at that rate (the limit)."""
@@ -312,15 +338,13 @@ def add_counted_work(results_dir: Path, log=print) -> list[str]:
     return written
 
 
-def last_efficiency(claim_id: str, profile: str, stores, *,
-                    earlier_config: bool = False) -> tuple[float | None, str, str | None]:
-    """The efficiency of the last known run of this claim and profile: (value, where from, its
-    precision: the rate it is a share of). Each
-    of ``stores`` ((label, Store), in order) is asked; a result made by another config than
-    today's (a stale fingerprint) is passed over, unless ``earlier_config``: then only such a
-    result counts (its stored efficiency; a claim's own models under another problem size say
-    more about its speed than other claims' runs do). An efficiency above 1 is passed over
-    (``estimate.plausible``: its run's calibration read low)."""
+def last_overhead(claim_id: str, profile: str, stores, *,
+                  earlier_config: bool = False) -> tuple[float | None, str]:
+    """The overhead (wall time / its own step time) of the last known run of this claim and
+    profile that recorded one: (value, where from). Each of ``stores`` ((label, Store), in order)
+    is asked; a result made by another config than today's (a stale fingerprint) is passed over,
+    unless ``earlier_config``: then only such a result counts (a claim's own pipeline under another
+    problem size says more about its overhead than other claims' runs do)."""
     for label, store in stores:
         try:
             result = store.load(profile, registry.get(claim_id).dataset, claim_id)
@@ -328,34 +352,25 @@ def last_efficiency(claim_id: str, profile: str, stores, *,
             continue
         if result is None:
             continue
-        where = f"{label}, {result.get('precision', 'float32')}"
         config = make_config(claim_id, profile, result["dataset"], result["seeds"])
         current = config_fingerprint(claim_id, config, bool(result.get("deterministic")),
                                      result.get("precision", "float32")) == result.get("fingerprint")
-        if earlier_config:
-            stored = None if current else (result.get("work") or {}).get("efficiency")
-            if estimate.plausible(stored):
-                return stored, f"{where}, an earlier config of this claim", result.get("precision", "float32")
+        if current == earlier_config:
             continue
-        if not current:
-            continue
-        stored = (result.get("work") or {}).get("efficiency")
-        if estimate.plausible(stored):
-            return stored, where, result.get("precision", "float32")
-        if stored:  # above 1: its calibration read low; the next store, or other claims' runs
-            continue
-        counted = estimate.planned_flops(claim_id, config)
-        if counted and counted["total"]:
-            e = flops.efficiency(counted["total"], estimate.compute_seconds(result),
-                                 estimate.matmul_rate(result))
-            if estimate.plausible(e):
-                return e, where, result.get("precision", "float32")
-    return None, "", None
+        overhead = (result.get("work") or {}).get("overhead")
+        if overhead:
+            where = f"{label}, {result.get('precision', 'float32')}"
+            return overhead, f"{where}, an earlier config of this claim" if earlier_config else where
+    return None, ""
 
 
-def plan(claim_ids, options: RunOptions, device: str | None = None) -> tuple[list, str]:
-    """([estimate.Estimate per claim, its missing prerequisites first], what the rate is): the
-    work each claim plans and how long it should take here (or on ``device``)."""
+def plan(claim_ids, options: RunOptions, device: str | None = None, *,
+         measure: bool = True) -> tuple[list, str]:
+    """([estimate.Estimate per claim, its missing prerequisites first], what the speed is): the
+    work each claim plans and how long it should take here (this machine's step time for it, from
+    a step calibration kept in the results folder, times the claim's overhead), or on ``device``
+    (its data sheet's peak times an assumed efficiency). ``measure=False``: no step calibration,
+    only what the results folder keeps (a claim with a model never timed here has no estimate)."""
     store = options.store
     ids = []
     for claim_id in claim_ids:
@@ -363,14 +378,9 @@ def plan(claim_ids, options: RunOptions, device: str | None = None) -> tuple[lis
             if req not in ids and req not in claim_ids:
                 ids.append(req)
         ids.append(claim_id)
-    rates: dict[str, tuple[float, str]] = {}  # precision -> (GFLOP/s, what), measured once
-
-    def rate(precision: str) -> float:
-        if precision not in rates:
-            rates[precision] = estimate.rate_here(precision, device)
-        return rates[precision][0]
-
     stores = [("your results", store), ("the reference run", results.Store(results.REFERENCE_DIR))]
+    cache = None if device else estimate.StepCache(store.root)
+    cached_before = 0 if cache is None else len(cache.models)
     rows = []
     for claim_id in ids:
         config = make_config(claim_id, options.profile, options.dataset, options.seeds)
@@ -380,64 +390,74 @@ def plan(claim_ids, options: RunOptions, device: str | None = None) -> tuple[lis
         except ResultError:
             existing = None
         done = bool(existing and existing.get("fingerprint") == fp and not options.force)
-        counted = estimate.planned_flops(claim_id, config)
+        work = estimate.planned_work(claim_id, config)
+        counted = flops.total(work) if work is not None else None
         total = counted["total"] if counted else None
+        steps = overhead = None
         if not total:
-            eff, source, of = None, "trains nothing", None
+            source = "trains nothing"
         elif device:
-            eff, source, of = estimate.ACCELERATOR_EFFICIENCY, "assumed: no GPU run known", None
+            source = "assumed: no GPU run known"
         else:
-            eff, source, of = last_efficiency(claim_id, options.profile, stores)
-        rows.append([claim_id, total, eff, source, of or options.precision, done])
-    if not device:  # claims not run under today's config: their own earlier run, else the others'
+            overhead, source = last_overhead(claim_id, options.profile, stores)
+            if not overhead:
+                overhead, source = last_overhead(claim_id, options.profile, stores, earlier_config=True)
+            if not done:
+                steps = estimate.step_seconds(work, options.precision, cache, measure=measure)
+        rows.append([claim_id, total, steps, overhead, source, done])
+    if not device and any(r[1] and not r[3] for r in rows):
+        # The median over the claims of the profile with a current run that recorded its overhead,
+        # not only this plan's: those of the same dataset where any has one (their input pipelines
+        # are alike), else all of them.
+        known = {c: last_overhead(c, options.profile, stores)[0] for c in registry.CLAIMS}
         for r in rows:
-            if r[1] and r[2] is None:
-                eff, source, of = last_efficiency(r[0], options.profile, stores, earlier_config=True)
-                if eff:
-                    r[2], r[3], r[4] = eff, source, of
-        if any(r[1] and r[2] is None for r in rows):
-            # The median over the claims of the profile with a current run, not only this plan's
-            # (``run depth-width`` alone would otherwise fall back to the assumed value): those of
-            # the same dataset where any has one (their models and input pipelines are alike), else
-            # all of them.
-            known = {c: last_efficiency(c, options.profile, stores)[0] for c in registry.CLAIMS}
-            for r in rows:
-                if r[1] and r[2] is None:
-                    dataset = registry.get(r[0]).dataset
-                    alike = [e for c, e in known.items() if registry.get(c).dataset == dataset]
-                    if any(estimate.plausible(e) for e in alike):
-                        r[2], r[3] = estimate.median_or_assumed(alike, f"{dataset} claims'")
-                    else:
-                        r[2], r[3] = estimate.median_or_assumed(list(known.values()))
+            if r[1] and not r[3]:
+                dataset = registry.get(r[0]).dataset
+                alike = [v for c, v in known.items() if registry.get(c).dataset == dataset]
+                r[3], r[4] = (estimate.median_overhead(alike, f"{dataset} claims'") if any(alike)
+                              else estimate.median_overhead(list(known.values()), "claims'"))
     out = []
-    for claim_id, total, eff, source, of, done in rows:
-        # An efficiency is a share of the matmul rate in the precision its run used. Where that is
-        # not the precision of the run planned, it is applied to this machine's float32 rate: a
-        # float32 run's stands for a bfloat16 one (bfloat16's gain, 1.3-1.8x on the CNNs, left out
-        # until a bfloat16 run of the claim is known), and a bfloat16 run's for a float32 one
-        # (this machine's bfloat16 rate says nothing of a float32 run; where bfloat16 is only
-        # emulated it measures the emulation, and where it is native it is up to 2x float32's).
-        seconds = 0.0 if done or not total else estimate.seconds_for(
-            total, eff, rate(of if of == options.precision else "float32"))
-        out.append(estimate.Estimate(claim_id, total, seconds, eff, source, done))
-    rate(options.precision)
-    rate_text = "; ".join(text for _, text in rates.values())
-    return out, rate_text
+    if device:
+        peak, speed_text = estimate.rate_here(options.precision, device)
+        for claim_id, total, _, _, source, done in rows:
+            eff = estimate.ACCELERATOR_EFFICIENCY if total else None
+            seconds = 0.0 if done or not total else estimate.seconds_for(total, eff, peak)
+            out.append(estimate.Estimate(claim_id, total, seconds, eff, source, done))
+        return out, speed_text
+    for claim_id, total, steps, overhead, source, done in rows:
+        seconds = 0.0 if done or not total else (steps * overhead if steps else None)
+        out.append(estimate.Estimate(claim_id, total, seconds, None, source, done, steps, overhead))
+    measured = len(cache.models) - cached_before
+    if measured:
+        cache.save()
+    speed_text = (f"this machine's {options.precision} training steps and predictions "
+                  f"({measured} models timed now, {len(cache.models) - measured} kept in "
+                  f"{cache.path}) x each claim's overhead")
+    return out, speed_text
 
 
 def print_plan(estimates, rate_text: str, profile: str, log=print) -> None:
-    """The plan as a table: claim, status, planned FLOPs, efficiency and its source, estimate."""
+    """The plan as a table: claim, status, planned FLOPs, this machine's step time for it, the
+    overhead it is planned with and where that came from (or an accelerator's assumed efficiency),
+    estimate."""
     log(f"plan (profile {profile}; {rate_text}):")
-    rows = [("claim", "status", "TFLOP planned", "efficiency (from)", "estimate")]
+    rows = [("claim", "status", "TFLOP planned", "steps here", "x overhead (from)", "estimate")]
     for e in estimates:
         tflop = "-" if e.flops is None else f"{e.flops / 1e12:,.1f}"
-        eff = "-" if e.efficiency is None else f"{e.efficiency:.2f} ({e.source})"
+        steps = "-" if e.steps_s is None else display.duration(e.steps_s)
+        if e.overhead is not None:
+            speed = f"{e.overhead:.2f} ({e.source})"
+        elif e.efficiency is not None:
+            speed = f"efficiency {e.efficiency:g} of peak ({e.source})"
+        else:
+            speed = "-"
         when = ("-" if e.seconds is None else display.duration(e.seconds))
-        rows.append((e.claim, "done: skipped" if e.done else "to run", tflop, eff, when))
+        rows.append((e.claim, "done: skipped" if e.done else "to run", tflop, steps, speed, when))
     total = sum(e.seconds for e in estimates if e.seconds)
     rows.append(("total", "", f"{sum(e.flops or 0 for e in estimates if not e.done) / 1e12:,.1f}",
-                 "", display.duration(total)))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
+                 display.duration(sum(e.steps_s or 0 for e in estimates)), "",
+                 display.duration(total)))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for k, r in enumerate(rows):
         log("  ".join(f"{str(c):<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
         if k == 0 or k == len(rows) - 2:
