@@ -92,8 +92,16 @@ class Entry:
         def fmt(s):
             return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
 
-        return fmt(seconds) + (f" (of which {fmt(reused)} in runs reused from an earlier invocation)"
+        text = fmt(seconds) + (f" (of which {fmt(reused)} in runs reused from an earlier invocation)"
                                if reused > 0 else "")
+        # Issue #21: the estimate printed before it started, and its own step time on its machine.
+        work = self.result.get("work") or {}
+        if work.get("estimate_s"):
+            text += f"; estimated {fmt(float(work['estimate_s']))} before it started"
+        if work.get("steps_s") and work.get("overhead"):
+            text += (f"; its training steps and predictions alone {fmt(float(work['steps_s']))} "
+                     f"(overhead {float(work['overhead']):.2f})")
+        return text
 
     @property
     def seeds(self) -> str:

@@ -87,6 +87,14 @@ class RunOptions:
     log: Callable = print
     # claim -> seconds estimated before the run (plan()): printed as it goes, kept in its result.
     estimates: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    # Time the claim's steps after its run (its overhead; estimate.step_seconds) and in plan():
+    # None, for every profile but smoke (tests: a step calibration traces every model, seconds
+    # each, to estimate seconds).
+    measure_steps: bool | None = None
+
+    @property
+    def measures_steps(self) -> bool:
+        return self.profile != "smoke" if self.measure_steps is None else self.measure_steps
 
 
 def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distributed | None = None) -> dict:
@@ -172,11 +180,11 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
 
         work = counted_work(claim_id, config, ctx if claim.needs_data else None, ds, wall + reused,
                             result_precision=o.precision, estimate_s=o.estimates.get(claim_id))
-        if work is not None:
+        if work is not None and o.measures_steps:
             # This machine's time for the same steps, measured now (under the run's load), and
             # the overhead the run needed beyond them: what the next plan multiplies by.
             steps = measured_steps(claim_id, config, ctx if claim.needs_data else None, ds,
-                                   o.precision, store, smoke=profile == "smoke")
+                                   o.precision, store, quick=profile == "smoke")
             work["steps_s"] = steps
             work["overhead"] = (wall + reused) / steps if steps else None
         arrays = out.pop("arrays", {})
@@ -276,10 +284,10 @@ def counted_work(claim_id: str, config, ctx, dataset: str, seconds: float, *,
 
 
 def measured_steps(claim_id: str, config, ctx, dataset: str, precision: str, store: results.Store,
-                   *, smoke: bool = False) -> float | None:
+                   *, quick: bool = False) -> float | None:
     """This machine's seconds, measured afresh, for the training steps and predictions the claim
     planned on the data it loaded (``estimate.step_seconds``); kept in the store's step cache.
-    Smoke runs (tests) time one call per model."""
+    ``quick`` (smoke runs, which are tests): one timed call per model."""
     sizes = {}
     if ctx is not None:
         data = ctx.dataset(dataset)
@@ -289,7 +297,7 @@ def measured_steps(claim_id: str, config, ctx, dataset: str, precision: str, sto
         return None
     cache = estimate.StepCache(store.root)
     seconds = estimate.step_seconds(work, precision, cache, fresh=True,
-                                    **({"min_steps": 1, "min_seconds": 0.0} if smoke else {}))
+                                    **({"min_steps": 1, "min_seconds": 0.0} if quick else {}))
     cache.save()
     return seconds or None
 
@@ -403,7 +411,8 @@ def plan(claim_ids, options: RunOptions, device: str | None = None, *,
             if not overhead:
                 overhead, source = last_overhead(claim_id, options.profile, stores, earlier_config=True)
             if not done:
-                steps = estimate.step_seconds(work, options.precision, cache, measure=measure)
+                steps = estimate.step_seconds(work, options.precision, cache,
+                                              measure=measure and options.measures_steps)
         rows.append([claim_id, total, steps, overhead, source, done])
     if not device and any(r[1] and not r[3] for r in rows):
         # The median over the claims of the profile with a current run that recorded its overhead,

@@ -1,8 +1,11 @@
-"""Estimates before a run (issue #21) and for a named accelerator (#24): the plan's arithmetic,
-the efficiency read off a committed result, the dry run that trains nothing, and the counted work
-every trained result records."""
+"""Estimates before a run (issue #21) and for a named accelerator (#24): this machine's step time
+(a step calibration, kept per machine in the results folder) times the claim's overhead (where it
+comes from, in order), the dry run that trains nothing, and the counted work, step time and
+overhead every trained result records."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from conftest import run_cli, tree_snapshot
@@ -11,32 +14,146 @@ from replication import data, estimate, flops, registry, results, runner
 from replication.results import REFERENCE_DIR, Store
 
 
-def test_seconds_are_flops_over_efficiency_times_rate():
+def test_seconds_are_flops_over_efficiency_times_rate_and_overheads_fall_back_to_their_median():
     assert estimate.seconds_for(2e12, 0.5, 100.0) == pytest.approx(40.0)
     assert estimate.seconds_for(None, 0.5, 100.0) is None
     assert estimate.seconds_for(2e12, None, 100.0) is None
     assert flops.efficiency(2e12, 40.0, 100.0) == pytest.approx(0.5)
-    assert estimate.median_or_assumed([None, 0.2, 0.4, 0.3])[0] == pytest.approx(0.3)
-    assert estimate.median_or_assumed([None])[0] == estimate.ASSUMED
+    assert estimate.median_overhead([None, 1.2, 1.6, 1.4], "x")[0] == pytest.approx(1.4)
+    assert estimate.median_overhead([None], "x") == (estimate.ASSUMED_OVERHEAD,
+                                                     "assumed: no run recorded its steps")
 
 
-def test_the_efficiency_of_a_committed_result_is_its_planned_flops_over_its_time_and_rate():
+class OneResult:
+    """A store that holds one result for every claim."""
+
+    def __init__(self, result):
+        self.result = result
+
+    def load(self, *a):
+        return self.result
+
+
+class Nothing:
+    def load(self, *a):
+        return None
+
+
+def with_overhead(result, overhead, fingerprint=None):
+    return dict(result, fingerprint=fingerprint or result["fingerprint"],
+                work={**(result.get("work") or {}), "overhead": overhead})
+
+
+def test_the_overhead_comes_from_the_last_current_run_that_recorded_it_else_an_earlier_config():
     claim = "mnist-mlp"
-    result = Store(REFERENCE_DIR).load("quick", "mnist", claim)
-    eff, where, precision = runner.last_efficiency(claim, "quick", [("ref", Store(REFERENCE_DIR))])
-    config = runner.make_config(claim, "quick", "mnist", result["seeds"])
-    planned = estimate.planned_flops(claim, config)["total"]
-    assert eff == pytest.approx(planned / (estimate.compute_seconds(result) * 1e9
-                                           * estimate.matmul_rate(result)))
-    assert precision == result["precision"] and where.startswith("ref")
-    # A result made by another config (a stale fingerprint) says nothing about today's.
-    stale = dict(result, fingerprint="0" * 12)
+    ref = Store(REFERENCE_DIR).load("quick", "mnist", claim)
+    current, stale = with_overhead(ref, 1.23), with_overhead(ref, 1.7, "0" * 12)
+    assert runner.last_overhead(claim, "quick", [("mine", OneResult(current))]) == (
+        1.23, f"mine, {ref['precision']}")
+    # A run that recorded none (the committed runs before stop 31) is passed over for the next store.
+    assert runner.last_overhead(claim, "quick", [("ref", OneResult(ref)), ("mine", OneResult(current))]
+                                )[0] == 1.23
+    # Another config's run only where asked for, and named as such.
+    assert runner.last_overhead(claim, "quick", [("old", OneResult(stale))]) == (None, "")
+    value, where = runner.last_overhead(claim, "quick", [("old", OneResult(stale))], earlier_config=True)
+    assert value == 1.7 and "earlier config" in where
+    assert runner.last_overhead(claim, "quick", [("mine", OneResult(current))], earlier_config=True)[0] is None
 
-    class OneResult:
-        def load(self, *a):
-            return stale
 
-    assert runner.last_efficiency(claim, "quick", [("stale", OneResult())]) == (None, "", None)
+@pytest.fixture
+def fake_steps(monkeypatch):
+    """time_model without TensorFlow work: every model trains at 1 ms and predicts at 0.25 ms per
+    image; records the precision it was asked for."""
+    asked = []
+
+    def time_model(model, *, train, predict, **kw):
+        import keras
+
+        asked.append(keras.config.dtype_policy().name)
+        return {"train_s_per_image": 1e-3 if train else None, "predict_s_per_image": 2.5e-4 if predict else None}
+
+    monkeypatch.setattr(estimate, "time_model", time_model)
+    return asked
+
+
+def test_a_plan_is_the_claims_step_time_here_times_its_overhead_and_keeps_the_calibration(
+        tmp_path, fake_steps):
+    """The step time is the images planned times the time per image measured in the plan's
+    precision; the calibration is kept in the results folder, so a second plan (and ``list``)
+    times nothing; ``measure=False`` estimates only what was timed."""
+    store = results.Store(tmp_path)
+    for precision, policy in (("float32", "float32"), ("bfloat16", "mixed_bfloat16")):
+        fake_steps.clear()
+        options = runner.RunOptions(profile="quick", store=store, precision=precision, log=lambda *a: None)
+        (e,), text = runner.plan(["mnist-mlp"], options)
+        work = estimate.planned_work("mnist-mlp", runner.make_config("mnist-mlp", "quick"))
+        steps = sum(w.train_images * 1e-3 + w.eval_images * 2.5e-4 for w in work)
+        assert e.steps_s == pytest.approx(steps) and fake_steps == [policy] * len(work)
+        assert e.seconds == pytest.approx(steps * e.overhead)
+        assert f"{len(work)} models timed now" in text
+    fake_steps.clear()
+    (again,), text = runner.plan(["mnist-mlp"], options)
+    assert fake_steps == [] and again.seconds == pytest.approx(e.seconds) and "0 models timed now" in text
+    assert (tmp_path / estimate.StepCache.NAME).is_file()
+    (unknown,), _ = runner.plan(["mnist-cnn"], options, measure=False)
+    assert unknown.seconds is None and unknown.steps_s is None and fake_steps == []
+    # The smoke profile (tests) times nothing in a plan either.
+    smoke = runner.RunOptions(profile="smoke", store=store, precision="float32", log=lambda *a: None)
+    (e,), _ = runner.plan(["mnist-cnn"], smoke)
+    assert e.seconds is None and fake_steps == []
+
+
+def test_a_plan_of_one_unrun_claim_falls_back_to_the_median_of_its_datasets_claims(
+        tmp_path, fake_steps, monkeypatch):
+    """``run X`` alone, X with no run of any config that recorded an overhead: the median over the
+    profile's claims of X's dataset that recorded one, not the assumed value; with none at all, the
+    assumed value, said so."""
+    recorded = {"mnist-mlp": 1.2, "dropout": 1.6, "mnist-cnn": None, "cifar10-noaug": 3.0}
+
+    def lookup(claim_id, profile, stores, *, earlier_config=False):
+        value = None if earlier_config else recorded.get(claim_id)
+        return value, ("mine" if value else "")
+
+    monkeypatch.setattr(runner, "last_overhead", lookup)
+    options = runner.RunOptions(profile="quick", store=results.Store(tmp_path), log=lambda *a: None)
+    (e,), _ = runner.plan(["mnist-cnn"], options)
+    assert e.overhead == pytest.approx(1.4) and "median of 2 mnist claims'" in e.source
+    recorded.update({"mnist-mlp": None, "dropout": None})
+    (e,), _ = runner.plan(["mnist-cnn"], options)  # no MNIST claim has one: every claim's median
+    assert e.overhead == pytest.approx(3.0) and "median of 1 claims'" in e.source
+    recorded.clear()
+    (e,), _ = runner.plan(["mnist-cnn"], options)
+    assert e.overhead == estimate.ASSUMED_OVERHEAD and "assumed" in e.source
+
+
+def test_the_step_cache_holds_for_this_machine_only_and_survives_a_damaged_file(tmp_path):
+    cache = estimate.StepCache(tmp_path)
+    key = estimate.StepCache.key("m", 1000, "float32")
+    cache.put(key, {"train_s_per_image": 1e-3, "predict_s_per_image": None, "measured": "now"})
+    cache.save()
+    assert estimate.StepCache(tmp_path).get(key)["train_s_per_image"] == 1e-3
+    saved = json.loads((tmp_path / estimate.StepCache.NAME).read_text())
+    saved["machine"] = dict(saved["machine"], cpu="another CPU")
+    (tmp_path / estimate.StepCache.NAME).write_text(json.dumps(saved))
+    assert estimate.StepCache(tmp_path).get(key) is None  # measured elsewhere: not this machine's
+    (tmp_path / estimate.StepCache.NAME).write_text("{ not json")
+    assert estimate.StepCache(tmp_path).models == {}
+    assert estimate.StepCache(None).get(key) is None  # no folder: nothing kept
+    estimate.StepCache(None).save()
+
+
+def test_a_step_calibration_times_a_real_model():
+    """One small Keras model, timed for real: positive seconds per image for each kind of step
+    asked for, none for the other."""
+    import keras
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    speed = estimate.time_model(model, train=True, predict=False, min_steps=1, min_seconds=0.0)
+    assert speed["train_s_per_image"] > 0 and speed["predict_s_per_image"] is None
+    speed = estimate.time_model(model, train=False, predict=True, min_steps=1, min_seconds=0.0)
+    assert speed["predict_s_per_image"] > 0 and speed["train_s_per_image"] is None
+    keras.backend.clear_session()
 
 
 def test_a_dry_run_for_a_named_accelerator_prints_the_paper_plan_and_trains_nothing(tmp_path):
@@ -63,9 +180,13 @@ def test_a_trained_result_records_its_counted_work_and_the_estimate_made_before(
     options = runner.RunOptions(profile="smoke", store=results.Store(tmp_path), verbose=0,
                                 loader=lambda name: data.synthetic(name, 512, 128),
                                 log=lambda *a: None, precision="float32",
-                                estimates={"mnist-mlp": 12.5})
+                                estimates={"mnist-mlp": 12.5}, measure_steps=True)
     result = runner.run_claim("mnist-mlp", options)
     work = result["work"]
+    # Its own step time, measured at its end (kept for the next plan), and the overhead beyond it.
+    assert work["steps_s"] > 0
+    assert work["overhead"] == pytest.approx(result["wall_time_s"] / work["steps_s"])
+    assert estimate.StepCache(tmp_path).models
     config = runner.make_config("mnist-mlp", "smoke")
     assert work["flops"] == estimate.planned_flops("mnist-mlp", config, n_train=512, n_test=128)
     assert work["flops"]["total"] > 0 and work["estimate_s"] == 12.5
@@ -99,93 +220,15 @@ def test_every_committed_result_carries_the_work_todays_plan_counts():
     assert checked >= 10
 
 
-def test_a_claim_without_a_current_run_takes_its_own_earlier_runs_efficiency():
-    """A stale result (another config of the same claim) stands in, named as such; the strict
-    lookup still passes it over."""
-    claim = "mnist-mlp"
-    result = Store(REFERENCE_DIR).load("quick", "mnist", claim)
-    stale = dict(result, fingerprint="0" * 12, work={**(result.get("work") or {}), "efficiency": 0.123})
+def test_the_report_shows_the_estimate_and_the_step_time_beside_the_wall_time():
+    from replication import report
 
-    class OneResult:
-        def load(self, *a):
-            return stale
-
-    eff, where, precision = runner.last_efficiency(claim, "quick", [("old", OneResult())],
-                                                   earlier_config=True)
-    assert eff == 0.123 and "earlier config" in where and precision == result["precision"]
-    assert runner.last_efficiency(claim, "quick", [("old", OneResult())])[0] is None
-    # A current result is not an earlier config.
-    assert runner.last_efficiency(claim, "quick", [("ref", Store(REFERENCE_DIR))],
-                                  earlier_config=True)[0] is None
-
-
-def test_a_plan_of_one_unrun_claim_falls_back_to_the_median_of_its_datasets_claims(tmp_path):
-    """``run X`` alone, X with no run of any config: the median over the profile's other claims'
-    known runs of X's dataset, not the assumed value."""
-
-    class Nothing:
-        def load(self, *a):
-            return None
-
-    options = runner.RunOptions(profile="quick", store=results.Store(tmp_path), log=lambda *a: None)
-    real = runner.last_efficiency
-
-    def lookup(claim_id, profile, stores, *, earlier_config=False):
-        if claim_id == "mnist-cnn":
-            return real(claim_id, profile, [("none", Nothing())], earlier_config=earlier_config)
-        return real(claim_id, profile, stores, earlier_config=earlier_config)
-
-    try:
-        runner.last_efficiency = lookup
-        (e,), _ = runner.plan(["mnist-cnn"], options)
-    finally:
-        runner.last_efficiency = real
-    assert "mnist claims'" in e.source and e.efficiency != estimate.ASSUMED and e.seconds > 0
-
-
-def test_a_float32_plan_applies_a_bfloat16_runs_efficiency_at_the_float32_rate(tmp_path, monkeypatch):
-    """The reference run of cifar10-noaug is bfloat16: planned in float32 here, its efficiency is a
-    share of this machine's float32 rate (the bfloat16 one is never calibrated); planned in
-    bfloat16, of the bfloat16 rate."""
-    asked = []
-
-    def rate_here(precision, device=None, seconds=0.5):
-        asked.append(precision)
-        return {"float32": 100.0, "bfloat16": 400.0}[precision], f"{precision} rate"
-
-    monkeypatch.setattr(estimate, "rate_here", rate_here)
-    ref = Store(REFERENCE_DIR).load("quick", "cifar10", "cifar10-noaug")
-    assert ref["precision"] == "bfloat16"
-    eff = ref["work"]["efficiency"]
-    for precision, gflops in (("float32", 100.0), ("bfloat16", 400.0)):
-        asked.clear()
-        options = runner.RunOptions(profile="quick", store=results.Store(tmp_path), precision=precision,
-                                    log=lambda *a: None)
-        estimates, _ = runner.plan(["cifar10-noaug"], options)  # with its prerequisite, cifar10-aug
-        e = next(e for e in estimates if e.claim == "cifar10-noaug")
-        assert e.efficiency == eff
-        assert e.seconds == pytest.approx(ref["work"]["flops"]["total"] / (eff * gflops * 1e9))
-        assert asked == [precision], asked
-
-
-def test_an_efficiency_above_one_is_passed_over_for_the_median_of_other_claims(tmp_path, monkeypatch):
-    """The quick reference's pooling-translation recorded 1.29 (its calibration read 43 GFLOP/s on a
-    busy machine): no run beats the matmul it is measured against, so the plan takes the median of
-    the other claims' runs instead, which excludes it too."""
-    ref = Store(REFERENCE_DIR).load("quick", "mnist", "pooling-translation")
-    assert ref["work"]["efficiency"] > 1
-    assert runner.last_efficiency("pooling-translation", "quick", [("ref", Store(REFERENCE_DIR))])[0] is None
-    assert not estimate.plausible(1.29) and not estimate.plausible(0.0) and estimate.plausible(0.37)
-    assert estimate.median_or_assumed([1.29, 0.2, 0.4])[0] == pytest.approx(0.3)
-    monkeypatch.setattr(estimate, "rate_here", lambda precision, device=None, seconds=0.5: (100.0, "x"))
-    options = runner.RunOptions(profile="quick", store=results.Store(tmp_path), precision="float32",
-                                log=lambda *a: None)
-    estimates, _ = runner.plan(["pooling-translation"], options)
-    e = next(e for e in estimates if e.claim == "pooling-translation")
-    # The median of the other MNIST claims' runs (mnist-mlp, mnist-cnn, dropout), not of all 13.
-    assert "mnist claims'" in e.source and e.efficiency <= 1
-    mnist = [Store(REFERENCE_DIR).load("quick", "mnist", c)["work"]["efficiency"]
-             for c in ("mnist-mlp", "mnist-cnn", "dropout")]
-    assert e.efficiency == pytest.approx(sorted(mnist)[1])
-    mlp = next(e for e in estimates if e.claim == "mnist-mlp")  # its prerequisite keeps its own run's
-    assert mlp.efficiency == Store(REFERENCE_DIR).load("quick", "mnist", "mnist-mlp")["work"]["efficiency"]
+    claim = registry.get("mnist-mlp")
+    ref = Store(REFERENCE_DIR).load("quick", "mnist", "mnist-mlp")
+    result = dict(ref, wall_time_s=600.0, reused_runs_wall_time_s=0.0,
+                  work={**ref["work"], "estimate_s": 540.0, "steps_s": 450.0, "overhead": 600.0 / 450.0})
+    text = report.Entry(claim, "mnist", result, (), ()).wall_time
+    assert text == ("10.0 min; estimated 9.0 min before it started; its training steps and "
+                    "predictions alone 7.5 min (overhead 1.33)")
+    bare = dict(result, work={"flops": ref["work"]["flops"]})  # a run from before issue #21's records
+    assert report.Entry(claim, "mnist", bare, (), ()).wall_time == "10.0 min"

@@ -40,7 +40,7 @@ def test_a_smoke_run_prints_no_known_harmless_startup_or_end_of_input_lines(tmp_
         assert line not in proc.stderr + proc.stdout, line
 
 
-@pytest.mark.slow  # a subprocess that starts TensorFlow (its estimates calibrate the matmul rate)
+@pytest.mark.slow  # a subprocess that starts TensorFlow (it counts every claim's FLOPs)
 @pytest.mark.skipif(quiet.nvidia_driver_present(), reason="a machine with an NVIDIA driver")
 def test_list_prints_no_known_harmless_startup_lines(tmp_path):
     proc = run_cli("list", "--results-dir", str(tmp_path))
