@@ -297,7 +297,8 @@ def measured_steps(claim_id: str, config, ctx, dataset: str, precision: str, sto
         return None
     cache = estimate.StepCache(store.root)
     seconds = estimate.step_seconds(work, precision, cache, fresh=True,
-                                    **({"min_steps": 1, "min_seconds": 0.0} if quick else {}))
+                                    **({"min_steps": 1, "min_seconds": 0.0, "repeats": 1}
+                                       if quick else {}))
     cache.save()
     return seconds or None
 

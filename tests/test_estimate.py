@@ -149,7 +149,7 @@ def test_a_step_calibration_times_a_real_model():
 
     model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
                               keras.layers.Dense(10, activation="softmax")])
-    speed = estimate.time_model(model, train=True, predict=False, min_steps=1, min_seconds=0.0)
+    speed = estimate.time_model(model, train=True, predict=False, min_steps=1, min_seconds=0.0, repeats=2)
     assert speed["train_s_per_image"] > 0 and speed["predict_s_per_image"] is None
     speed = estimate.time_model(model, train=False, predict=True, min_steps=1, min_seconds=0.0)
     assert speed["predict_s_per_image"] > 0 and speed["train_s_per_image"] is None
