@@ -324,7 +324,8 @@ def cmd_run(args, log, claim_ids) -> int:
     print_plan(estimates, rate_text, profile, log)
     if args.dry_run:
         return 0
-    options = dataclasses.replace(options, estimates={e.claim: e.seconds for e in estimates})
+    options = dataclasses.replace(options, estimates={e.claim: e.seconds for e in estimates},
+                                  steps={e.claim: e.steps_s for e in estimates if e.steps_s})
     done = {}
     try:
         done = run_claims(claim_ids, options, distributed=distributed, into=done)

@@ -1,13 +1,13 @@
 """How long a claim will take here, before it runs (issue #21), and on a named accelerator (#24).
 
 An estimate is this machine's time for the claim's training and scoring steps times the claim's
-*overhead*. The steps are measured, not derived: a short step calibration (:func:`step_speeds`)
+*overhead*. The steps are measured, not derived: a short step calibration (:func:`step_seconds`)
 builds each model the claim plans (``planned_work(config)`` in its module), times a few training
 steps at batch :data:`TRAIN_BATCH` and a few predictions at batch :data:`EVAL_BATCH` in the run's
 precision, and multiplies by the images the claim trains and scores. The overhead is what a run
-of the claim needed beyond those steps (wall time / its own step time, measured on the run's
-machine at its end): input pipeline, augmentation on the CPU, callbacks, checkpoints, the sweep's
-bookkeeping. It comes from the last run of the claim that recorded one (the user's own results,
+of the claim needed beyond those steps (wall time / the step time its plan measured on the same
+machine just before it): input pipeline, augmentation on the CPU, callbacks, checkpoints, the
+sweep's bookkeeping, and a host that slows under sustained load. It comes from the last run of the claim that recorded one (the user's own results,
 else the committed reference run; a claim not run under today's config takes its own earlier
 config's), else the median of the profile's claims of the same dataset, else of all of them, and
 with none, :data:`ASSUMED_OVERHEAD` (``runner.plan``).
@@ -21,8 +21,8 @@ A convolution step reaches a larger share of a slow matmul unit than of a fast o
 depends on the machine; the step time of the claim's own models is measured where it will run.
 
 The step calibrations are kept in the results folder (:class:`StepCache`, ``step_calibration.json``)
-for this machine, precision and versions, so that ``list`` and a second plan need not repeat them;
-every run measures its own afresh at its end and updates them.
+for this machine, precision and versions, so that ``list`` and a second plan need not repeat them.
+A run that no plan timed (``runner.run_claim`` called directly) times its steps after it ends.
 
 On a named accelerator (``--device``) nothing has been measured: its peak rate from the vendor's
 sheet times :data:`ACCELERATOR_EFFICIENCY`, an assumption stated wherever it is used.

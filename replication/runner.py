@@ -87,9 +87,12 @@ class RunOptions:
     log: Callable = print
     # claim -> seconds estimated before the run (plan()): printed as it goes, kept in its result.
     estimates: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
-    # Time the claim's steps after its run (its overhead; estimate.step_seconds) and in plan():
-    # None, for every profile but smoke (tests: a step calibration traces every model, seconds
-    # each, to estimate seconds).
+    # claim -> this machine's step time for it, from plan()'s step calibration before the run: the
+    # claim's overhead is its wall time over this.
+    steps: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    # Time the claim's steps in plan() (and after a run that plan() did not time): None, for
+    # every profile but smoke (tests: a step calibration traces every model, seconds each, to
+    # estimate seconds).
     measure_steps: bool | None = None
 
     @property
@@ -180,13 +183,18 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
 
         work = counted_work(claim_id, config, ctx if claim.needs_data else None, ds, wall + reused,
                             result_precision=o.precision, estimate_s=o.estimates.get(claim_id))
-        if work is not None and o.measures_steps:
-            # This machine's time for the same steps, measured now (under the run's load), and
-            # the overhead the run needed beyond them: what the next plan multiplies by.
-            steps = measured_steps(claim_id, config, ctx if claim.needs_data else None, ds,
-                                   o.precision, store, quick=profile == "smoke")
-            work["steps_s"] = steps
-            work["overhead"] = (wall + reused) / steps if steps else None
+        steps, when = o.steps.get(claim_id), "before the run (the plan's step calibration)"
+        if work is not None and steps is None and o.measures_steps:
+            steps, when = measured_steps(claim_id, config, ctx if claim.needs_data else None, ds,
+                                         o.precision, store, quick=profile == "smoke"), "after the run"
+        if work is not None and steps:
+            # This machine's time for the same steps and the overhead the run needed beyond them:
+            # what the next plan multiplies its own step time by. The plan's calibration, taken
+            # before the run as every plan's is, where there is one: one taken after a long run
+            # reads the host as it is then (stop 31: 20-40% slower than before on this 2-core
+            # host, whose hypervisor took 10% of the CPU under load), and an overhead below 1
+            # came out of it twice.
+            work.update(steps_s=steps, steps_measured=when, overhead=(wall + reused) / steps)
         arrays = out.pop("arrays", {})
         metrics = out.pop("metrics")
         summary = {name: verdicts.summarize(values) for name, values in metrics.items()}

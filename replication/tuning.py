@@ -161,6 +161,7 @@ def tuner_class():
                 model.fit(
                     feed, epochs=sw["epochs"], shuffle=False, verbose=sw["verbose"],
                     validation_data=(sw["x_val"], sw["y_val"]) if keras_validation else None,
+                    validation_batch_size=training.EVAL_BATCH,  # not Keras's 32 (fit_seed's note)
                     callbacks=[StopOnInterrupt(), EpochSeed(seed, batches),
                                keras.callbacks.BackupAndRestore(str(run_dir / "backup"),
                                                                 double_checkpoint=True),
@@ -168,10 +169,10 @@ def tuner_class():
                                keras.callbacks.CSVLogger(str(run_dir / "history.csv"),
                                                          append=True)])
             history = training.read_history(run_dir / "history.csv")
-            test = evaluate(model, sw["x_test"], sw["y_test"], batch_size=512)
+            test = evaluate(model, sw["x_test"], sw["y_test"], batch_size=training.EVAL_BATCH)
             # Training accuracy as the verdict's models are used: inference mode (BatchNorm's
             # moving statistics), on a fixed sample of the training images.
-            train = evaluate(model, sw["x_train_eval"], sw["y_train_eval"], batch_size=512)
+            train = evaluate(model, sw["x_train_eval"], sw["y_train_eval"], batch_size=training.EVAL_BATCH)
             # Keras's val_* columns hold the validation split here (read_history names them test_*).
             val_curve = [float(v) for v in history["test_accuracy"]]
             return {"seed": int(seed), "params": int(model.count_params()),

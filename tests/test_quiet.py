@@ -46,5 +46,8 @@ def test_list_prints_no_known_harmless_startup_lines(tmp_path):
     proc = run_cli("list", "--results-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "depth-width" in proc.stdout
+    # Nothing timed on this machine in a fresh results folder: list says how to, and times nothing.
+    assert "not timed here" in proc.stdout and "all --dry-run --profile quick" in proc.stdout
+    assert not (tmp_path / "step_calibration.json").exists()
     for line in ("cuInit", "Could not find cuda drivers", "absl::InitializeLog", "oneDNN custom"):
         assert line not in proc.stderr + proc.stdout, line
