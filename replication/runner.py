@@ -186,7 +186,7 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
         steps, when = o.steps.get(claim_id), "before the run (the plan's step calibration)"
         if work is not None and steps is None and o.measures_steps:
             steps, when = measured_steps(claim_id, config, ctx if claim.needs_data else None, ds,
-                                         o.precision, store, quick=profile == "smoke"), "after the run"
+                                         o.precision, quick=profile == "smoke"), "after the run"
         if work is not None and steps:
             # This machine's time for the same steps and the overhead the run needed beyond them:
             # what the next plan multiplies its own step time by. The plan's calibration, taken
@@ -291,11 +291,13 @@ def counted_work(claim_id: str, config, ctx, dataset: str, seconds: float, *,
     return {"flops": counted, "estimate_s": estimate_s, "precision": result_precision}
 
 
-def measured_steps(claim_id: str, config, ctx, dataset: str, precision: str, store: results.Store,
-                   *, quick: bool = False) -> float | None:
-    """This machine's seconds, measured afresh, for the training steps and predictions the claim
-    planned on the data it loaded (``estimate.step_seconds``); kept in the store's step cache.
-    ``quick`` (smoke runs, which are tests): one timed call per model."""
+def measured_steps(claim_id: str, config, ctx, dataset: str, precision: str, *,
+                   quick: bool = False) -> float | None:
+    """This machine's seconds, measured afresh after a run, for the training steps and
+    predictions the claim planned on the data it loaded (``estimate.step_seconds``). Not kept in
+    the store's step cache: a reading taken after a long run can be 20-40% slow on a host that
+    slows under load (stop 31), and plans read that cache before their runs. ``quick`` (smoke
+    runs, which are tests): one timed call per model."""
     sizes = {}
     if ctx is not None:
         data = ctx.dataset(dataset)
@@ -303,11 +305,9 @@ def measured_steps(claim_id: str, config, ctx, dataset: str, precision: str, sto
     work = estimate.planned_work(claim_id, config, **sizes)
     if not work:
         return None
-    cache = estimate.StepCache(store.root)
-    seconds = estimate.step_seconds(work, precision, cache, fresh=True,
+    seconds = estimate.step_seconds(work, precision, None, fresh=True,
                                     **({"min_steps": 1, "min_seconds": 0.0, "repeats": 1}
                                        if quick else {}))
-    cache.save()
     return seconds or None
 
 
