@@ -10,7 +10,7 @@ import keras
 from replication import data, models, optimizers, training
 
 
-class TestBatches(keras.callbacks.Callback):
+class ValidationBatches(keras.callbacks.Callback):
     """Counts the test batches of each epoch's validation pass."""
 
     def __init__(self):
@@ -30,7 +30,7 @@ def test_the_per_epoch_test_curve_is_scored_at_the_evaluation_batch_not_kerass_3
     for 10,000 images, the dropout claim's epochs 3-8x their steps on a 2-core CPU; stop 31):
     fit_seed asks for :data:`training.EVAL_BATCH`. The curve is still recorded every epoch."""
     ds = data.synthetic("mnist", 256, 1100)
-    counter = TestBatches()
+    counter = ValidationBatches()
     record = training.fit_seed(lambda: models.mlp(ds.image_shape, ds.num_classes, width=16), ds,
                                data.Preprocess(), seed=0, epochs=2, batch_size=128,
                                run_dir=tmp_path / "seed0", optimizer=optimizers.adam(1e-3),
