@@ -250,8 +250,8 @@ def cmd_list(args, log) -> int:
     found = {c: store.load(profile, claim.dataset, c) for c, claim in registry.CLAIMS.items()}
     committed = {c: reference.load(profile, claim.dataset, c) for c, claim in registry.CLAIMS.items()}
     precision, _ = resolve_precision("auto")
-    # No step calibration here (about 2 minutes for all claims): what `all --dry-run` or a run
-    # measured and kept in the results folder.
+    # No step calibration here (about 4 minutes for all claims on a 2-core CPU): what
+    # `all --dry-run` or a plan before a run measured and kept in the results folder.
     estimates, rate_text = runner.plan(list(registry.CLAIMS), runner.RunOptions(
         profile=profile, store=store, precision=precision), measure=False)
     seconds = {e.claim: e for e in estimates}

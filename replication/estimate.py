@@ -7,8 +7,8 @@ steps at batch :data:`TRAIN_BATCH` and a few predictions at batch :data:`EVAL_BA
 precision, and multiplies by the images the claim trains and scores. The overhead is what a run
 of the claim needed beyond those steps (wall time / the step time its plan measured on the same
 machine just before it): input pipeline, augmentation on the CPU, callbacks, checkpoints, the
-sweep's bookkeeping, and a host that slows under sustained load. It comes from the last run of the claim that recorded one (the user's own results,
-else the committed reference run; a claim not run under today's config takes its own earlier
+sweep's bookkeeping, and a host that slows under sustained load. It comes from the last run of
+the claim that recorded one (the user's own results, else the committed reference run; a claim not run under today's config takes its own earlier
 config's), else the median of the profile's claims of the same dataset, else of all of them, and
 with none, :data:`ASSUMED_OVERHEAD` (``runner.plan``).
 
@@ -16,7 +16,7 @@ Why not the matmul efficiency alone (the share of the matmul rate a run reached,
 result still records): it does not carry from one kind of machine to another. The quick
 reference's CIFAR-10 runs reached 0.11-0.14 of an AMX machine's bfloat16 matmul (844-1176
 GFLOP/s); applied to an AVX2 machine's float32 rate (107) they planned cifar10-noaug at 7 h 09 min
-where its steps take 2 h 15 min there, and the whole quick profile at 50 h (stop 31's note).
+where its steps take 2 h 19-2 h 29 min there, and the whole quick profile at 50 h (stop 31's note).
 A convolution step reaches a larger share of a slow matmul unit than of a fast one, so the share
 depends on the machine; the step time of the claim's own models is measured where it will run.
 

@@ -277,15 +277,19 @@ def run_claims(claim_ids, options: RunOptions, *, distributed: tuning.Distribute
     return done
 
 
+def loaded_sizes(ctx, dataset: str) -> dict:
+    """{"n_train", "n_test"} of the dataset the claim loaded (``ctx``; None: it loads none, {})."""
+    if ctx is None:
+        return {}
+    data = ctx.dataset(dataset)
+    return {"n_train": len(data.train), "n_test": len(data.test)}
+
+
 def counted_work(claim_id: str, config, ctx, dataset: str, seconds: float, *,
                  result_precision: str, estimate_s: float | None = None) -> dict | None:
     """The claim's planned FLOPs on the data it loaded (``ctx``; None: it loads none), or None
     when its module plans no work."""
-    sizes = {}
-    if ctx is not None:
-        data = ctx.dataset(dataset)
-        sizes = {"n_train": len(data.train), "n_test": len(data.test)}
-    counted = estimate.planned_flops(claim_id, config, **sizes)
+    counted = estimate.planned_flops(claim_id, config, **loaded_sizes(ctx, dataset))
     if counted is None:
         return None
     return {"flops": counted, "estimate_s": estimate_s, "precision": result_precision}
@@ -298,11 +302,7 @@ def measured_steps(claim_id: str, config, ctx, dataset: str, precision: str, *,
     the store's step cache: a reading taken after a long run can be 20-40% slow on a host that
     slows under load (stop 31), and plans read that cache before their runs. ``quick`` (smoke
     runs, which are tests): one timed call per model."""
-    sizes = {}
-    if ctx is not None:
-        data = ctx.dataset(dataset)
-        sizes = {"n_train": len(data.train), "n_test": len(data.test)}
-    work = estimate.planned_work(claim_id, config, **sizes)
+    work = estimate.planned_work(claim_id, config, **loaded_sizes(ctx, dataset))
     if not work:
         return None
     seconds = estimate.step_seconds(work, precision, None, fresh=True,
