@@ -17,6 +17,13 @@ bfloat16 where ``hardware.native_bfloat16`` says so):
 3. ``layers``: the forward and backward time of each layer, as differences of prefix models
    (the first k layers, forward, sum, gradient to their weights and input), and what the full
    ``fit`` step adds (loss, metric, Adam's update); each prefix timed as a median.
+4. ``epoch``: what an epoch costs beyond its training steps, in the regime where that cost shows:
+   the ``dropout`` claim's MLP on 3,000 training digits (24 steps of 128 per epoch) and its
+   per-epoch test curve on the 10,000 test digits. One fit per variant of :data:`EPOCH_VARIANTS`
+   (the package's feed alone, then each of ``fit_seed``'s callbacks, all of them, all of them
+   with the test curve; and the per-epoch reseed as it was before stop 32), the variants
+   alternating over ``--repeats`` rounds; seconds from one epoch's end to the next, median after
+   the first two epochs (tracing).
 
 Every record carries the commit, the machine's CPU and flags, the matmul rates and the precision.
 The log is ``--out`` (default ``benchmarks/step_probe.json``); ``table --write`` makes the page
@@ -25,6 +32,7 @@ The log is ``--out`` (default ``benchmarks/step_probe.json``); ``table --write``
 
     PYTHONPATH=. python benchmarks/step_probe.py run        # about 15 min at 100 GFLOP/s float32
     PYTHONPATH=. python benchmarks/step_probe.py table --write
+    PYTHONPATH=. python benchmarks/step_probe.py run --parts epoch   # that part alone: about 3 min
     PYTHONPATH=. python benchmarks/step_probe.py --smoke    # 2 steps, 2 options, into a temporary log
 """
 
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -61,6 +70,19 @@ OPTIONS = {
     "steps-per-execution-8": ({}, None, {"steps_per_execution": 8}),
 }
 EVAL_BATCHES = (32, 128, 512)
+PARTS = ("options", "evaluation", "layers", "augmentation", "epoch")
+# The epoch part: variant -> what the fit gets beyond the package's tf.data feed of the MLP.
+EPOCH_VARIANTS = {
+    "feed": "the package's feed, no callback, no test curve",
+    "ctrl-c": "+ the Ctrl-C check after every batch (StopOnInterrupt)",
+    "reseed": "+ the (seed, epoch) reseed (EpochSeed)",
+    "reseed-tf": "+ the reseed with keras.utils.set_random_seed, as before stop 32",
+    "checkpoint": "+ BackupAndRestore (double checkpoint)",
+    "logs": "+ the epoch timer, epoch counter and CSV log",
+    "callbacks": "fit_seed's callbacks, all of them",
+    "callbacks+curve": "fit_seed's callbacks and its per-epoch test curve (batch 512): what a dropout epoch is",
+}
+EPOCH_TRAIN = 3_000  # the dropout claim's training digits
 
 
 def _x_train(data_dir, n: int):
@@ -204,6 +226,81 @@ def layers(precision: str, data_dir, steps: int, repeats: int) -> dict:
             "layers_sum_ms": total, "fit_minus_layers_ms": min(fit_runs) - total}
 
 
+def epoch_cost(precision: str, data_dir, epochs: int, repeats: int, n_train: int = EPOCH_TRAIN,
+               n_test: int | None = None, variants=tuple(EPOCH_VARIANTS)) -> dict:
+    """Seconds per epoch of each of :data:`EPOCH_VARIANTS` (see the module's docstring, part 4)."""
+    import keras
+    import numpy as np
+
+    from replication import data, models, optimizers, training
+    from replication.epochs import EpochSeed, epoch_batches, epoch_seed
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+    ds = data.load("mnist", data_dir).subset(n_train, n_test)
+    preprocess = data.Preprocess()
+    x_test = preprocess(ds.test.x)
+    y_test = np.eye(ds.num_classes, dtype="float32")[ds.test.y]
+
+    class OldReseed(EpochSeed):
+        def on_epoch_begin(self, epoch, logs=None):
+            super().on_epoch_begin(epoch, logs)
+            keras.utils.set_random_seed(epoch_seed(self.seed, epoch))  # EpochSeed before stop 32
+
+    class EpochEnds(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds, self.last = [], time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.perf_counter()
+            self.seconds.append(now - self.last)
+            self.last = now
+
+    def one_fit(variant: str, folder: Path) -> list[float]:
+        training.set_seed(0)
+        model = models.mlp(ds.image_shape, ds.num_classes, dropout=0.2)
+        steps = math.ceil(len(ds.train) / BATCH)
+        model.compile(optimizer=optimizers.adam()(steps, epochs), loss="categorical_crossentropy",
+                      metrics=["accuracy"])
+        batches, feed = epoch_batches(ds.train.x, ds.train.y, BATCH, ds.num_classes, preprocess, 0)
+        every = training.seed_callbacks(folder, 0, batches)
+        by_kind = {"ctrl-c": every[:1], "reseed": [every[1]], "reseed-tf": [OldReseed(0, batches)],
+                   "checkpoint": [every[2]], "logs": every[3:], "feed": []}
+        callbacks = every if variant.startswith("callbacks") else by_kind[variant]
+        ends = EpochEnds()
+        curve = variant == "callbacks+curve"
+        model.fit(feed, epochs=epochs, shuffle=False, verbose=0, callbacks=[*callbacks, ends],
+                  validation_data=(x_test, y_test) if curve else None,
+                  validation_batch_size=training.EVAL_BATCH)
+        keras.backend.clear_session()
+        return ends.seconds[2:]
+
+    rounds = {v: [] for v in variants}
+    for _ in range(repeats):
+        for variant in variants:
+            with tempfile.TemporaryDirectory() as folder:
+                rounds[variant].append(one_fit(variant, Path(folder)))
+    rows = [{"variant": v, "what": EPOCH_VARIANTS[v], "epoch_s": rounds[v],
+             "median_s": statistics.median(statistics.median(r) for r in rounds[v])} for v in variants]
+    # The steps alone: one epoch's train_on_batch calls on a batch held in memory, best of 3.
+    steps = math.ceil(len(ds.train) / BATCH)
+    model = models.mlp(ds.image_shape, ds.num_classes, dropout=0.2)
+    model.compile(optimizer=optimizers.adam()(steps, epochs), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    xb, yb = preprocess(ds.train.x[:BATCH]), np.eye(ds.num_classes, dtype="float32")[ds.train.y[:BATCH]]
+    model.train_on_batch(xb, yb)
+    windows = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch(xb, yb)
+        windows.append(time.perf_counter() - t0)
+    keras.backend.clear_session()
+    return {"precision": precision, "model": "mlp(dropout=0.2)", "n_train": len(ds.train),
+            "n_test": len(ds.test), "batch": BATCH, "steps_per_epoch": steps,
+            "eval_batch": training.EVAL_BATCH, "epochs": epochs, "repeats": repeats, "rows": rows,
+            "train_on_batch_s": min(windows)}
+
+
 def _subprocess(name: str, precision: str, steps: int, repeats: int, data_dir) -> dict:
     env_extra = OPTIONS[name][0]
     env = {**os.environ, **env_extra, "PYTHONPATH": os.pathsep.join(
@@ -217,7 +314,8 @@ def _subprocess(name: str, precision: str, steps: int, repeats: int, data_dir) -
 
 
 def run(out: Path, data_dir, *, options=tuple(OPTIONS), steps: int = 24, repeats: int = 3,
-        layer_steps: int = 5, eval_repeats: int = 2, n_test: int | None = None, precisions=None) -> dict:
+        layer_steps: int = 5, eval_repeats: int = 2, n_test: int | None = None, precisions=None,
+        parts=PARTS, epochs: int = 8, n_train: int = EPOCH_TRAIN) -> dict:
     from replication import hardware, results
 
     native, _ = hardware.native_bfloat16()
@@ -225,18 +323,27 @@ def run(out: Path, data_dir, *, options=tuple(OPTIONS), steps: int = 24, repeats
     data = pilot_log.load_log(out, __doc__)
     rates = {p: hardware.matmul_gflops(3.0, 2048, dtype=p) for p in precisions}
     record = {"commit": pilot_log.commit(DRIVER), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "hardware": hardware.info(), "versions": results.versions(), "matmul_gflops": rates, "options": [], "evaluation": {}, "layers": {}}
+              "hardware": hardware.info(), "versions": results.versions(), "matmul_gflops": rates,
+              "parts": list(parts), "options": [], "evaluation": {}, "layers": {}}
     for precision in precisions:
-        for name in options:
-            row = _subprocess(name, precision, steps, repeats, data_dir)
-            record["options"].append(row)
-            print(f"[probe] {precision} {name}: {row.get('median_ms_per_step', row.get('error'))}", flush=True)
-        record["evaluation"][precision] = evaluation(precision, data_dir, eval_repeats, n_test)
-        record["layers"][precision] = layers(precision, data_dir, layer_steps, repeats)
-        record.setdefault("augmentation", {})[precision] = augmentation(precision, 4 * layer_steps, repeats)
+        if "options" in parts:
+            for name in options:
+                row = _subprocess(name, precision, steps, repeats, data_dir)
+                record["options"].append(row)
+                print(f"[probe] {precision} {name}: {row.get('median_ms_per_step', row.get('error'))}", flush=True)
+        if "evaluation" in parts:
+            record["evaluation"][precision] = evaluation(precision, data_dir, eval_repeats, n_test)
+        if "layers" in parts:
+            record["layers"][precision] = layers(precision, data_dir, layer_steps, repeats)
+        if "augmentation" in parts:
+            record.setdefault("augmentation", {})[precision] = augmentation(precision, 4 * layer_steps, repeats)
+        if "epoch" in parts:
+            record.setdefault("epoch", {})[precision] = epoch_cost(precision, data_dir, epochs, repeats,
+                                                                   n_train, n_test)
     data["runs"].append(record)
     data["reproduced_by"] = {"commit": record["commit"].split("+")[0], "branch_commits_not_in_this_repository": [],
-                             "command": f"PYTHONPATH=. python {DRIVER} run"}
+                             "command": f"PYTHONPATH=. python {DRIVER} run"
+                                        + ("" if tuple(parts) == PARTS else f" --parts {','.join(parts)}")}
     pilot_log.save_log(data, out)
     return data
 
@@ -253,10 +360,13 @@ def tables(data: dict) -> str:
     for run in data["runs"]:
         hw = run["hardware"]
         rates = ", ".join(f"{g:.0f} GFLOP/s {p}" for p, g in run["matmul_gflops"].items())
+        parts = run.get("parts", PARTS[:4])  # runs before the epoch part had the first four
         lines += [f"### {run['measured']}: {hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores, "
-                  f"{' '.join(hw.get('cpu_flags', []))}); matmul {rates}; commit {run['commit'][:8]}", "",
-                  "| precision | option | ms/step (median) | each run | vs default | training GFLOP/s | of matmul |",
-                  "|---|---|---|---|---|---|---|"]
+                  f"{' '.join(hw.get('cpu_flags', []))}); matmul {rates}; commit {run['commit'][:8]}"
+                  + ("" if set(parts) >= set(PARTS[:4]) else f"; only: {', '.join(parts)}")]
+        if run["options"]:
+            lines += ["", "| precision | option | ms/step (median) | each run | vs default | training GFLOP/s | "
+                          "of matmul |", "|---|---|---|---|---|---|---|"]
         for r in run["options"]:
             if "error" in r:
                 lines.append(f"| {r['precision']} | {r['option']} | failed: {' '.join(r['error'])} | | | | |")
@@ -267,8 +377,9 @@ def tables(data: dict) -> str:
                          f"{' / '.join(f'{t:.0f}' for t in r['ms_per_step'])} | "
                          f"{r['median_ms_per_step'] / base['median_ms_per_step']:.2f}x | {gflops:.1f} | "
                          f"{gflops / run['matmul_gflops'][r['precision']]:.0%} |")
-        lines += ["", "| precision | evaluation batch | seconds for the test images (median) | images/s |",
-                  "|---|---|---|---|"]
+        if run["evaluation"]:
+            lines += ["", "| precision | evaluation batch | seconds for the test images (median) | images/s |",
+                      "|---|---|---|---|"]
         for precision, rows in run["evaluation"].items():
             for r in rows:
                 lines.append(f"| {precision} | {r['batch']} | {r['median_s']:.2f} | {r['images'] / r['median_s']:.0f} |")
@@ -293,11 +404,30 @@ def tables(data: dict) -> str:
                               f"best of {lay['repeats']} runs): " + "; ".join(
                                   f"`{a['augmentation']}` {a['ms_per_batch']:.1f} ms per batch of {BATCH} "
                                   f"({a['ms_per_batch'] / total:.1%} of the step)" for a in aug) + "."]
+        for precision, ep in (run.get("epoch") or {}).items():
+            lines += epoch_table(precision, ep)
         lines.append("")
     rep = data.get("reproduced_by") or {}
     if rep:
         lines.append(f"Measured with the package at {rep['commit'][:8]}; rerun with: `{rep['command']}`.")
     return "\n".join(lines)
+
+
+def epoch_table(precision: str, ep: dict) -> list[str]:
+    """The epoch part's table: each variant's seconds per epoch, and its cost beyond the feed's."""
+    base = next(r["median_s"] for r in ep["rows"] if r["variant"] == "feed")
+    lines = ["", f"What a {precision} epoch costs beyond its steps: `{ep['model']}` on {ep['n_train']:,} "
+                 f"MNIST training digits ({ep['steps_per_epoch']} steps of {ep['batch']}), test curve on "
+                 f"{ep['n_test']:,} at batch {ep['eval_batch']}; {ep['epochs']} epochs per fit, the first two "
+                 f"left out, median of {ep['repeats']} rounds. The {ep['steps_per_epoch']} steps alone "
+                 f"(`train_on_batch` on one batch in memory, best of 3): {ep['train_on_batch_s']:.2f} s.", "",
+             "| variant | what the fit gets | s per epoch (median) | each round | beyond the feed alone |",
+             "|---|---|---|---|---|"]
+    for r in ep["rows"]:
+        each = " / ".join(f"{statistics.median(e):.2f}" for e in r["epoch_s"])
+        extra = "—" if r["variant"] == "feed" else f"{r['median_s'] - base:+.2f} s"
+        lines.append(f"| {r['variant']} | {r['what']} | {r['median_s']:.2f} | {each} | {extra} |")
+    return lines
 
 
 def write_page(data: dict, page: Path) -> None:
@@ -317,12 +447,18 @@ def main(argv=None) -> int:
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
     parser.add_argument("--steps", type=int, default=24, help="timed steps per repeat (default 24)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"run: which parts, comma-separated (default all: {','.join(PARTS)})")
+    parser.add_argument("--epochs", type=int, default=8, help="epoch part: epochs per fit (default 8)")
     parser.add_argument("--write", action="store_true", help="table: write the page")
     parser.add_argument("--smoke", action="store_true",
                         help="2 steps, 2 options, 512 test images, float32, into a temporary log (or "
                              "--out); never the committed one")
     args = parser.parse_args(argv)
     data_dir = args.data_dir or os.environ.get("REPLICATION_DATA_DIR")
+    parts = tuple(p for p in args.parts.split(",") if p)
+    if not parts or set(parts) - set(PARTS):
+        parser.error(f"--parts: choose from {', '.join(PARTS)} (got {args.parts!r})")
     if args.command == "_one":  # its stderr goes to the parent, which keeps the last line of a failure
         print(json.dumps(one_option(args.option, args.precision, args.steps, args.repeats, data_dir)))
         return 0
@@ -336,13 +472,13 @@ def main(argv=None) -> int:
     quiet.start_backend()  # without TensorFlow's known-harmless start-up lines, as run and bench
     if args.smoke:
         data = run(out, data_dir, options=("default", "steps-per-execution-8"), steps=8, repeats=1,
-                   layer_steps=1, eval_repeats=1, n_test=512, precisions=["float32"])
+                   layer_steps=1, eval_repeats=1, n_test=512, precisions=["float32"], epochs=3, n_train=512)
         write_page(data, out.with_suffix(".md"))
         print(f"smoke: {out} and {out.with_suffix('.md')}")
         return 0
     out = args.out or RESULTS
     if args.command == "run":
-        data = run(out, data_dir, steps=args.steps, repeats=args.repeats)
+        data = run(out, data_dir, steps=args.steps, repeats=args.repeats, parts=parts, epochs=args.epochs)
         write_page(data, MARKDOWN if out == RESULTS else out.with_suffix(".md"))
         print(tables(data))
         return 0

@@ -274,6 +274,13 @@ def _check_step_probe_smoke(out: Path) -> None:
     page = out.with_suffix(".md").read_text()
     assert "| float32 | steps-per-execution-8 |" in page and "By kind: Conv2D" in page
     assert "`lecture_affine`" in page
+    # What an epoch of the dropout claim's MLP costs beyond its steps, per callback.
+    ep = run["epoch"]["float32"]
+    assert ep["n_train"] == 512 and ep["steps_per_epoch"] == 4 and ep["n_test"] == 512
+    assert [r["variant"] for r in ep["rows"]] == ["feed", "ctrl-c", "reseed", "reseed-tf", "checkpoint",
+                                                  "logs", "callbacks", "callbacks+curve"]
+    assert all(len(r["epoch_s"]) == 1 and len(r["epoch_s"][0]) == 1 and r["median_s"] > 0 for r in ep["rows"])
+    assert "What a float32 epoch costs beyond its steps" in page and "| callbacks+curve |" in page
 
 
 SMOKE_CHECKS = {"depth_diagnosis.py": _check_depth_smoke, "tune_cifar10_fast.py": _check_tune_smoke,
