@@ -70,3 +70,37 @@ def test_figures_out_draws_into_another_folder_and_leaves_the_results_alone(tmp_
     assert (tmp_path / "drawn" / "quick" / "mnist" / "dropout_curves.png").stat().st_size > 10_000
     assert tree_snapshot(results) == before
 
+
+
+def test_figure_scripts_run_side_by_side_and_log_in_their_order(tmp_path, monkeypatch):
+    """regenerate_all runs FIGURE_WORKERS scripts at once (each is an interpreter starting up) but
+    logs their output in the order of the claims' figures, whichever finished first, and a
+    failed script still makes it return 1."""
+    import threading
+    import time
+
+    from replication import plotting, registry
+
+    results = tmp_path / "results"
+    shutil.copytree(REPO / "reference" / "quick" / "mnist" / "mnist-mlp",
+                    results / "quick" / "mnist" / "mnist-mlp")
+    names = plotting.figure_names_for(["mnist-mlp"])
+    assert len(names) >= 2 and names == list(registry.get("mnist-mlp").figures)
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def fake(name, results_dir, profile, dataset, out):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.3 if name == names[0] else 0.05)  # the first finishes last
+        with lock:
+            running[0] -= 1
+        return name != names[-1], f"[figure {name}] {profile}/{dataset}"
+
+    monkeypatch.setattr(plotting, "_figure_subprocess", fake)
+    monkeypatch.setattr(plotting, "FIGURE_WORKERS", 2)
+    logged = []
+    assert plotting.regenerate_all(results, log=logged.append) == 1
+    assert logged == [f"[figure {n}] quick/mnist" for n in names]
+    assert most[0] == 2
