@@ -78,5 +78,7 @@ def test_depth_width_sweep_smoke_on_jax_without_tensorflow(tmp_path, data_dir):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     result = json.loads((tmp_path / "smoke" / "mnist" / "depth-width" / "result.json").read_text())
     assert result["provenance"]["versions"]["keras_backend"] == "jax"
-    assert len(result["measured"]["table"]) == 7
+    from replication.claims import depth_width
+
+    assert [r["config"] for r in result["measured"]["table"]] == list(depth_width.SMOKE_GRID)
     assert result["measured"]["strategy"] == "keras.distribution (JAX)"

@@ -64,7 +64,10 @@ FAMILIES = ("deep", "shallow_conv", "shallow_fc")
 # shallow family. quick sweeps only these, to buy steps for them; paper sweeps all of CONFIGS.
 IN_BAND_GRID = ("depth-d2-w56", "shallow_conv-w48", "depth-d5-w40", "depth-d7-w36", "depth-d9-w32",
                 "deep-w30", "shallow_fc-fc176")
-SMOKE_GRID = IN_BAND_GRID
+# smoke: the depth series' ends and middle (2, 3, 11 conv layers) and each family's in-band member,
+# so every step of the analysis runs (the depth trend, the deep-vs-wide rival) with 4 of the 7
+# trials (the 7 took 77 s of the smoke `all` on a 2-core CPU, mostly tracing; stop 32).
+SMOKE_GRID = ("depth-d2-w56", "shallow_conv-w48", "deep-w30", "shallow_fc-fc176")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,7 +43,7 @@ MODEL_FROM = "cifar10-fast"
 PROFILES = {
     "paper": Config(seeds=(10, 11, 12)),
     "quick": Config(seeds=(10, 11, 12)),  # cifar10-fast's seeds
-    "smoke": Config(show=4),
+    "smoke": Config(show=4, n_test=512),  # the first 512 test images: every step runs, in seconds
 }
 
 
