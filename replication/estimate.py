@@ -40,7 +40,8 @@ EVAL_BATCH = 512  # training.evaluate / predict's batch
 # Wall time / step time where no run of any claim recorded its own. Measured on the 2-core AVX2
 # machine of stop 31 (benchmarks/avx2/ESTIMATES.md): mnist-mlp 1.26 (1.67 while the per-epoch
 # test curve was scored at batch 32), a claim of long epochs; dropout 2.46, 360 short epochs each
-# paying about 0.9 s that no step calibration sees. A claim's own run replaces it.
+# paying about 0.9 s that no step calibration sees (2.37 and 0.8 s at stop 32, once the per-epoch
+# reseed stopped clearing TensorFlow's kernel cache). A claim's own run replaces it.
 ASSUMED_OVERHEAD = 1.35
 # A step calibration: after one warm-up call (the graph is traced), REPEATS windows of at least
 # MIN_STEPS calls and MIN_SECONDS each, per model and kind of step; the fastest window counts. The
