@@ -29,6 +29,8 @@ from .errors import ReplicationError
 SHIPPED_FIGURES_DIR = Path(__file__).resolve().parent / "figure_scripts"
 CHECKOUT_FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
 FIGURES_DIR = SHIPPED_FIGURES_DIR if SHIPPED_FIGURES_DIR.is_dir() else CHECKOUT_FIGURES_DIR
+# Figure scripts that regenerate_all runs at once: one per core, at most 4.
+FIGURE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def pyplot():
@@ -190,8 +192,8 @@ def regenerate_all(results_dir: Path, profile: str | None = None, log=print, out
             for name in figure_names_for([c for c in registry.CLAIMS if c in claims])]
     failed = []
     # Each script is its own interpreter, mostly starting up (2.5 s for a curve, about 10 s for one
-    # that imports Keras; 23 took 4 min of the smoke `all` on a 2-core CPU, stop 32): they run
-    # FIGURE_WORKERS at a time, their output logged in the order above.
+    # that imports Keras): they run FIGURE_WORKERS at a time, their output logged in the order
+    # above. A smoke run's 23 figures on a 2-core CPU: 95 s one at a time, 49 s two (stop 32).
     with concurrent.futures.ThreadPoolExecutor(max_workers=FIGURE_WORKERS) as pool:
         outcomes = pool.map(lambda job: _figure_subprocess(*job), jobs)
         for (name, *_), (ok, message) in zip(jobs, outcomes, strict=True):
@@ -201,9 +203,6 @@ def regenerate_all(results_dir: Path, profile: str | None = None, log=print, out
                 failed.append(name)
     return 1 if failed else 0
 
-
-# Figure scripts run at once by regenerate_all: one per core, at most 4.
-FIGURE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def run_figure_script(name: str, results_dir: Path, profile: str, dataset: str, log=print,
