@@ -255,12 +255,17 @@ def epoch_cost(precision: str, data_dir, epochs: int, repeats: int, n_train: int
             self.seconds.append(now - self.last)
             self.last = now
 
-    def one_fit(variant: str, folder: Path) -> list[float]:
-        training.set_seed(0)
+    steps = math.ceil(len(ds.train) / BATCH)
+
+    def compiled():
         model = models.mlp(ds.image_shape, ds.num_classes, dropout=0.2)
-        steps = math.ceil(len(ds.train) / BATCH)
         model.compile(optimizer=optimizers.adam()(steps, epochs), loss="categorical_crossentropy",
                       metrics=["accuracy"])
+        return model
+
+    def one_fit(variant: str, folder: Path) -> list[float]:
+        training.set_seed(0)
+        model = compiled()
         batches, feed = epoch_batches(ds.train.x, ds.train.y, BATCH, ds.num_classes, preprocess, 0)
         every = training.seed_callbacks(folder, 0, batches)
         by_kind = {"ctrl-c": every[:1], "reseed": [every[1]], "reseed-tf": [OldReseed(0, batches)],
@@ -282,10 +287,7 @@ def epoch_cost(precision: str, data_dir, epochs: int, repeats: int, n_train: int
     rows = [{"variant": v, "what": EPOCH_VARIANTS[v], "epoch_s": rounds[v],
              "median_s": statistics.median(statistics.median(r) for r in rounds[v])} for v in variants]
     # The steps alone: one epoch's train_on_batch calls on a batch held in memory, best of 3.
-    steps = math.ceil(len(ds.train) / BATCH)
-    model = models.mlp(ds.image_shape, ds.num_classes, dropout=0.2)
-    model.compile(optimizer=optimizers.adam()(steps, epochs), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = compiled()
     xb, yb = preprocess(ds.train.x[:BATCH]), np.eye(ds.num_classes, dtype="float32")[ds.train.y[:BATCH]]
     model.train_on_batch(xb, yb)
     windows = []

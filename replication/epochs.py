@@ -195,7 +195,8 @@ def reseed_host(s: int) -> None:
     the kernel cache"), so the first training step and the first evaluation batch after it build
     their kernels again. Measured on a 2-core AVX2 EPYC, float32, the first 128-image step after
     it: MLP +133 ms, MNIST CNN +210 ms, the augmented CIFAR-10 CNN +970 ms; an epoch of the
-    ``dropout`` claim (24 steps and the test curve, 0.5 s) took 0.25 s more. Nothing in an epoch
+    ``dropout`` claim's MLP (24 steps, 0.55 s without its test curve) took 0.23 s more
+    (``benchmarks/STEP_PROBE.md``, the epoch part). Nothing in an epoch
     draws from TensorFlow's global generator: every random layer draws from its own
     ``SeedGenerator`` state (reset by :class:`EpochSeed`), the batch order is a stateless shuffle
     of ``(seed, epoch)``, and TensorFlow's seed stays what :func:`replication.training.set_seed`
