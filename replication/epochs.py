@@ -196,12 +196,12 @@ def reseed_host(s: int) -> None:
     their kernels again. Measured on a 2-core AVX2 EPYC, float32, the first 128-image step after
     it: MLP +133 ms, MNIST CNN +210 ms, the augmented CIFAR-10 CNN +970 ms; an epoch of the
     ``dropout`` claim's MLP (24 steps, 0.55 s without its test curve) took 0.23 s more
-    (``benchmarks/STEP_PROBE.md``, the epoch part). Nothing in an epoch
-    draws from TensorFlow's global generator: every random layer draws from its own
-    ``SeedGenerator`` state (reset by :class:`EpochSeed`), the batch order is a stateless shuffle
-    of ``(seed, epoch)``, and TensorFlow's seed stays what :func:`replication.training.set_seed`
-    set before the fit. The weights after a fit are bit-identical either way (checked on the
-    MLP with dropout and the augmented CIFAR-10 CNN, 3 epochs each).
+    (``benchmarks/STEP_PROBE.md``, the epoch part). Nothing in an epoch draws from TensorFlow's
+    global generator: every random layer draws from its own ``SeedGenerator`` state (reset by
+    :class:`EpochSeed`), the batch order is a stateless shuffle of ``(seed, epoch)``, and
+    TensorFlow's seed stays what :func:`replication.training.set_seed` set before the fit. The
+    weights after a fit are bit-identical either way (checked on the MLP with dropout and the
+    augmented CIFAR-10 CNN, 3 epochs each).
     """
     random.seed(int(s))
     np.random.seed(int(s))

@@ -8,9 +8,10 @@ precision, and multiplies by the images the claim trains and scores. The overhea
 of the claim needed beyond those steps (wall time / the step time its plan measured on the same
 machine just before it): input pipeline, augmentation on the CPU, callbacks, checkpoints, the
 sweep's bookkeeping, and a host that slows under sustained load. It comes from the last run of
-the claim that recorded one (the user's own results, else the committed reference run; a claim not run under today's config takes its own earlier
-config's), else the median of the profile's claims of the same dataset, else of all of them, and
-with none, :data:`ASSUMED_OVERHEAD` (``runner.plan``).
+the claim that recorded one (the user's own results, else the committed reference run; a claim
+not run under today's config takes its own earlier config's), else the median of the profile's
+claims of the same dataset, else of all of them, and with none, :data:`ASSUMED_OVERHEAD`
+(``runner.plan``).
 
 Why not the matmul efficiency alone (the share of the matmul rate a run reached, which every
 result still records): it does not carry from one kind of machine to another. The quick

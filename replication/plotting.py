@@ -204,7 +204,6 @@ def regenerate_all(results_dir: Path, profile: str | None = None, log=print, out
     return 1 if failed else 0
 
 
-
 def run_figure_script(name: str, results_dir: Path, profile: str, dataset: str, log=print,
                       out: Path | None = None) -> bool:
     """Run figure ``name``'s script (:func:`figure_script`) in a fresh interpreter; False (and its

@@ -71,7 +71,6 @@ def test_figures_out_draws_into_another_folder_and_leaves_the_results_alone(tmp_
     assert tree_snapshot(results) == before
 
 
-
 def test_figure_scripts_run_side_by_side_and_log_in_their_order(tmp_path, monkeypatch):
     """regenerate_all runs FIGURE_WORKERS scripts at once (each is an interpreter starting up) but
     logs their output in the order of the claims' figures, whichever finished first, and a
