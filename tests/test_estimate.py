@@ -127,6 +127,35 @@ def test_a_plan_of_one_unrun_claim_falls_back_to_the_median_of_its_datasets_clai
     assert e.overhead == estimate.ASSUMED_OVERHEAD and "assumed" in e.source
 
 
+def test_a_claims_progress_line_counts_the_prerequisites_it_trains_first(tmp_path, monkeypatch):
+    """``run filters-layer1`` with cifar10-aug not run: the plan puts cifar10-aug first, and the
+    claim's line says the two together (it said filters-layer1's 40 min, then trained cifar10-aug
+    for 3 h); a prerequisite counted once, or done (0 s), or named itself, is not counted again."""
+    lines, ran = [], []
+    monkeypatch.setattr(runner, "run_claim", lambda claim_id, options, distributed=None: ran.append(claim_id))
+    options = runner.RunOptions(profile="quick", store=results.Store(tmp_path), log=lines.append,
+                                estimates={"cifar10-aug": 3 * 3600.0, "filters-layer1": 40 * 60.0,
+                                           "top-patches": 60.0, "cifar10-fast": 0.0})
+    runner.run_claims(["filters-layer1"], options)
+    assert "this claim ~3 h 40 min with its prerequisite cifar10-aug, remaining ~3 h 40 min" in lines[0]
+    lines.clear()
+    runner.run_claims(["filters-layer1", "cifar10-noaug", "top-patches"],
+                      dataclasses.replace(options, estimates={**options.estimates, "cifar10-noaug": 1800.0}))
+    # cifar10-noaug's prerequisite is charged to filters-layer1; top-patches' (cifar10-fast) is done.
+    assert "this claim ~3 h 40 min with its prerequisite cifar10-aug, remaining ~4 h 11 min" in lines[0]
+    assert "cifar10-noaug (elapsed" in lines[1] and "this claim ~30.0 min, remaining ~31.0 min" in lines[1]
+    assert "prerequisite" not in lines[2] and "this claim ~60 s, remaining ~60 s)" in lines[2]
+    # Named in order before the claim that needs it: its own line, not the dependant's.
+    assert [s for s, _ in runner.with_prerequisites(["cifar10-aug", "filters-layer1"], options.estimates)] \
+        == [3 * 3600.0, 40 * 60.0]
+    # Named after it: trained with the first, nothing left for its own turn.
+    assert runner.with_prerequisites(["filters-layer1", "cifar10-aug"], options.estimates) \
+        == [(3 * 3600.0 + 2400.0, ["cifar10-aug"]), (0.0, [])]
+    assert runner.with_prerequisites(["filters-layer1"], {"filters-layer1": 60.0, "cifar10-aug": None}) \
+        == [(None, ["cifar10-aug"])]
+    assert ran == ["filters-layer1"] * 2 + ["cifar10-noaug", "top-patches"]
+
+
 def test_the_step_cache_holds_for_this_machine_only_and_survives_a_damaged_file(tmp_path):
     cache = estimate.StepCache(tmp_path)
     key = estimate.StepCache.key("m", 1000, "float32")
