@@ -44,8 +44,25 @@ def compare(float32_dir: Path, bfloat16_dir: Path, profile: str = "quick") -> li
                      "wall_time_s": {p: None if r.get("wall_time_s") is None else
                                      r["wall_time_s"] + float(r.get("reused_runs_wall_time_s") or 0.0)
                                      for p, r in pair.items()},
-                     "hardware": display.hardware_text(a["provenance"]["hardware"])})
+                     "hardware": {p: display.hardware_text(r["provenance"]["hardware"])
+                                  for p, r in pair.items()}})
     return rows
+
+
+def amount(claim, x: float, signed: bool = False) -> str:
+    """A difference or margin in the claim's unit: points of a percentage, else the metric's own."""
+    if claim.percent:
+        return f"{100 * x:+.2f} points" if signed else f"{100 * x:.1f} points"
+    return f"{x:+.4f}" if signed else f"{x:g}"
+
+
+def machines(hardware) -> str:
+    """One machine, or each precision's where the pair ran on two (older rows hold one string)."""
+    if isinstance(hardware, str):
+        return hardware
+    if hardware["float32"] == hardware["bfloat16"]:
+        return hardware["float32"]
+    return f"float32: {hardware['float32']}; bfloat16: {hardware['bfloat16']}"
 
 
 def markdown(rows: list[dict]) -> str:
@@ -55,11 +72,11 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         claim = registry.get(r["claim"])
         if "delta" not in r:
-            lines.append(f"| `{r['claim']}` | | | | | {100 * r['margin']:.1f} points | {r['status']} |")
+            lines.append(f"| `{r['claim']}` | | | | | {amount(claim, r['margin'])} | {r['status']} |")
             continue
         lines.append(f"| `{r['claim']}` | {r['seeds']} | {display.format_summary(claim, r['float32'])} | "
-                     f"{display.format_summary(claim, r['bfloat16'])} | {100 * r['delta']:+.2f} points | "
-                     f"{100 * r['margin']:.1f} points | **{r['status']}** |")
+                     f"{display.format_summary(claim, r['bfloat16'])} | {amount(claim, r['delta'], True)} | "
+                     f"{amount(claim, r['margin'])} | **{r['status']}** |")
     compared = [r for r in rows if "delta" in r]
     if compared:
         lines += ["", "| claim | profile | commits (float32 / bfloat16) | machine | wall time, min "
@@ -68,7 +85,7 @@ def markdown(rows: list[dict]) -> str:
             wall = r.get("wall_time_s") or {}
             minutes = " / ".join("—" if wall.get(p) is None else f"{wall[p] / 60:.1f}" for p in ("float32", "bfloat16"))
             lines.append(f"| `{r['claim']}` | {r['profile']} | {r['commits']['float32']} / {r['commits']['bfloat16']} | "
-                         f"{r['hardware']} | {minutes} |")
+                         f"{machines(r['hardware'])} | {minutes} |")
     return "\n".join(lines)
 
 

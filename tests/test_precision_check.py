@@ -8,13 +8,13 @@ from replication import precision_check, registry, results, verdicts
 from replication.errors import ReplicationError
 
 
-def _save(root, claim_id, precision, values, config=None):
+def _save(root, claim_id, precision, values, config=None, cpu="x"):
     claim = registry.get(claim_id)
     results.Store(root).save({
         "claim": claim_id, "profile": "quick", "dataset": claim.dataset, "precision": precision,
         "config": config or {"epochs": 4}, "seeds": [0, 1, 2],
         "summary": {claim.metric: verdicts.summarize(values)},
-        "provenance": {"git": {"commit": "abc"}, "hardware": {"cpu": "x", "cpu_count": 2}}})
+        "provenance": {"git": {"commit": "abc"}, "hardware": {"cpu": cpu, "cpu_count": 2}}})
 
 
 def test_agree_differ_missing_and_not_comparable(tmp_path):
@@ -41,3 +41,19 @@ def test_the_table_says_where_each_pair_came_from(tmp_path):
     md = precision_check.markdown(precision_check.compare(a, b))
     # Commits and machine of the pair; no wall time recorded in these results: a dash, not a number.
     assert "| `mnist-cnn` | quick | abc / abc |" in md and "| — / — |" in md
+
+
+def test_a_comparison_claim_is_judged_in_its_own_unit_and_each_machine_is_named(tmp_path):
+    """filters-layer1's statistic is on a 0-1 scale, not a percentage: its difference and margin are
+    shown as numbers, not 'points'; a pair run on two machines names both."""
+    a, b = tmp_path / "f32", tmp_path / "bf16"
+    _save(a, "filters-layer1", "float32", [0.150, 0.152, 0.151], cpu="AMD EPYC")
+    _save(b, "filters-layer1", "bfloat16", [0.143, 0.145, 0.144], cpu="Intel Xeon")  # 0.007 apart
+    row = {r["claim"]: r for r in precision_check.compare(a, b)}["filters-layer1"]
+    assert row["margin"] == registry.PRECISION_CHECK_MARGINS["filters-layer1"] == 0.01
+    assert row["status"] == "agree" and row["delta"] == pytest.approx(-0.007)
+    md = precision_check.markdown([row])
+    assert "| -0.0070 | 0.01 | **agree** |" in md and "points" not in md
+    assert "float32: CPU only: AMD EPYC (2 cores); bfloat16: CPU only: Intel Xeon (2 cores)" in md
+    _save(b, "filters-layer1", "bfloat16", [0.138, 0.140, 0.139], cpu="Intel Xeon")  # 0.012 apart
+    assert {r["claim"]: r for r in precision_check.compare(a, b)}["filters-layer1"]["status"] == "differ"
