@@ -80,21 +80,48 @@ def markdown(rows: list[dict]) -> str:
     compared = [r for r in rows if "delta" in r]
     if compared:
         lines += ["", "| claim | profile | commits (float32 / bfloat16) | machine | wall time, min "
-                      "(float32 / bfloat16) |", "|---|---|---|---|---|"]
+                      "(float32 / bfloat16) | checked |", "|---|---|---|---|---|---|"]
         for r in compared:
             wall = r.get("wall_time_s") or {}
             minutes = " / ".join("—" if wall.get(p) is None else f"{wall[p] / 60:.1f}" for p in ("float32", "bfloat16"))
             lines.append(f"| `{r['claim']}` | {r['profile']} | {r['commits']['float32']} / {r['commits']['bfloat16']} | "
-                         f"{machines(r['hardware'])} | {minutes} |")
+                         f"{machines(r['hardware'])} | {minutes} | {(r.get('checked') or '—')[:10]} |")
     return "\n".join(lines)
 
 
+def merged(rows: list[dict], earlier: dict | None) -> list[dict]:
+    """``rows`` with each claim these folders lack taken from the earlier check (``earlier``: its
+    precision_check.json), judged again against today's margin. The pairs of one check need not
+    come from one pair of folders (issue #21, item 5: the CIFAR-10 pairs were run on other machines,
+    sessions after the MNIST and cifar10-fast pairs), and running the check on new folders must not
+    lose the pairs it cannot see."""
+    old = {}
+    for r in (earlier or {}).get("rows", []):
+        if "delta" in r:  # an older file names its folders and date once, for all its rows
+            old[r["claim"]] = {"checked": earlier.get("checked"),
+                               "float32_results": earlier.get("float32_results"),
+                               "bfloat16_results": earlier.get("bfloat16_results"), **r}
+    out = []
+    for r in rows:
+        kept = old.get(r["claim"])
+        if r["status"].startswith("missing") and kept is not None and kept.get("profile") == r["profile"]:
+            margin = registry.PRECISION_CHECK_MARGINS[r["claim"]]
+            r = {**kept, "margin": margin,
+                 "status": "agree" if abs(kept["delta"]) <= margin + 1e-12 else "differ"}
+        out.append(r)
+    return out
+
+
 def run(float32_dir: Path, bfloat16_dir: Path, out: Path, profile: str = "quick", log=print) -> list[dict]:
-    rows = compare(Path(float32_dir), Path(bfloat16_dir), profile)
-    results.atomic_write_json(Path(out) / "precision_check.json",
-                              {"rows": rows, "float32_results": str(float32_dir),
-                               "bfloat16_results": str(bfloat16_dir), "checked": display.now(),
-                               "margins": registry.PRECISION_CHECK_MARGINS})
+    """Compare, keep the earlier check's pairs these folders lack, write both files."""
+    path = Path(out) / "precision_check.json"
+    earlier = results.read_json(path) if path.exists() else None
+    when = display.now()
+    rows = [{**r, "checked": when, "float32_results": str(float32_dir), "bfloat16_results": str(bfloat16_dir)}
+            if "delta" in r else r for r in compare(Path(float32_dir), Path(bfloat16_dir), profile)]
+    rows = merged(rows, earlier)
+    results.atomic_write_json(path, {"rows": rows, "checked": when,
+                                     "margins": registry.PRECISION_CHECK_MARGINS})
     table = markdown(rows)
     results.atomic_write_text(Path(out) / "PRECISION_CHECK.md", table + "\n")
     log(table)

@@ -40,7 +40,7 @@ def test_the_table_says_where_each_pair_came_from(tmp_path):
     _save(b, "mnist-cnn", "bfloat16", [0.9938, 0.9944, 0.9940])
     md = precision_check.markdown(precision_check.compare(a, b))
     # Commits and machine of the pair; no wall time recorded in these results: a dash, not a number.
-    assert "| `mnist-cnn` | quick | abc / abc |" in md and "| — / — |" in md
+    assert "| `mnist-cnn` | quick | abc / abc |" in md and "| — / — | — |" in md
 
 
 def test_a_comparison_claim_is_judged_in_its_own_unit_and_each_machine_is_named(tmp_path):
@@ -57,3 +57,32 @@ def test_a_comparison_claim_is_judged_in_its_own_unit_and_each_machine_is_named(
     assert "float32: CPU only: AMD EPYC (2 cores); bfloat16: CPU only: Intel Xeon (2 cores)" in md
     _save(b, "filters-layer1", "bfloat16", [0.138, 0.140, 0.139], cpu="Intel Xeon")  # 0.012 apart
     assert {r["claim"]: r for r in precision_check.compare(a, b)}["filters-layer1"]["status"] == "differ"
+
+
+def test_a_check_on_new_folders_keeps_the_earlier_pairs_they_lack(tmp_path):
+    """The CIFAR-10 pairs come from other folders (and machines) than the MNIST one: a check of the
+    new folders keeps the pairs only the earlier file holds, judged again by today's margin, and
+    a pair in both comes from the new folders."""
+    a, b, out = tmp_path / "f32", tmp_path / "bf16", tmp_path / "out"
+    _save(a, "mnist-cnn", "float32", [0.9940, 0.9945, 0.9942])
+    _save(b, "mnist-cnn", "bfloat16", [0.9938, 0.9944, 0.9940])
+    first = {r["claim"]: r for r in precision_check.run(a, b, out, log=lambda *x: None)}
+    assert first["mnist-cnn"]["status"] == "agree" and first["filters-layer1"]["status"].startswith("missing")
+    c, d = tmp_path / "f32b", tmp_path / "bf16b"
+    _save(c, "filters-layer1", "float32", [0.150, 0.152, 0.151])
+    _save(d, "filters-layer1", "bfloat16", [0.143, 0.145, 0.144])
+    second = {r["claim"]: r for r in precision_check.run(c, d, out, log=lambda *x: None)}
+    assert second["filters-layer1"]["status"] == "agree" and second["filters-layer1"]["float32_results"] == str(c)
+    assert second["mnist-cnn"]["status"] == "agree" and second["mnist-cnn"]["float32_results"] == str(a)
+    assert second["mnist-cnn"]["checked"] == first["mnist-cnn"]["checked"]
+    assert second["cifar10-fast"]["status"].startswith("missing")
+    saved = results.read_json(out / "precision_check.json")
+    assert {r["claim"]: r["status"] for r in saved["rows"]} == {k: r["status"] for k, r in second.items()}
+    # An earlier file in the old layout (folders and date once, at the top) reads the same way.
+    old = {"rows": [{**saved["rows"][0], "delta": 0.004}], "checked": "2026-11-29T15:40:49+00:00",
+           "float32_results": "/old/f32", "bfloat16_results": "/old/bf16"}
+    for k in ("checked", "float32_results", "bfloat16_results"):
+        old["rows"][0].pop(k)
+    kept = precision_check.merged(precision_check.compare(c, d), old)
+    assert kept[0]["claim"] == "mnist-cnn" and kept[0]["status"] == "differ"  # 0.4 points > 0.3
+    assert kept[0]["float32_results"] == "/old/f32" and kept[0]["checked"].startswith("2026-11-29")
