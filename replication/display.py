@@ -50,6 +50,16 @@ def hardware_text(hw: dict) -> str:
     return f"CPU only: {cpu}"
 
 
+def cpu_use_text(used: dict | None) -> str:
+    """``" (CPU share 0.93 of 2 cores; load 2.1 -> 2.3)"``: whether the run had the host to itself;
+    nothing for results made before it was recorded."""
+    if not used or used.get("cpu_share") is None:
+        return ""
+    loads = [used.get("load_average_start"), used.get("load_average_end")]
+    load = "" if None in loads else f"; load {loads[0]:.1f} -> {loads[1]:.1f}"
+    return f" (CPU share {used['cpu_share']:.2f} of {used['cores']} cores{load})"
+
+
 def precision_text(prov: dict) -> str:
     """``"bfloat16 (matmul 450 GFLOP/s float32, 900 bfloat16)"``; ``"float32"`` when uncalibrated."""
     precision = prov.get("precision") or "float32 (not recorded)"

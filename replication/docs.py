@@ -11,7 +11,14 @@ import shutil
 from pathlib import Path
 
 from . import registry, results, verdicts
-from .display import format_value, hardware_text, precision_text, test_cells, verdict_text
+from .display import (
+    cpu_use_text,
+    format_value,
+    hardware_text,
+    precision_text,
+    test_cells,
+    verdict_text,
+)
 from .errors import ResultError
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -110,6 +117,7 @@ def runtime_table(results_dir: Path | None = None) -> str:
             total[2] += 1
         commit = (r["provenance"]["git"].get("commit") or "?")[:8]
         note = f" (of which {reused / 60:.1f} min in runs reused from an earlier invocation)" if reused > 0 else ""
+        note += cpu_use_text(r.get("cpu_use"))
         lines.append(f"| {r['profile']} | `{r['claim']}` ({r['dataset']}) | {r['n']} | "
                      f"{seconds / 60:.1f} min{note} | {limit_text} | "
                      f"{'—' if scaled is None else f'{scaled / 60:.0f} min'} | {precision_text(r['provenance'])} | "

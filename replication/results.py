@@ -263,6 +263,30 @@ def peak_rss_mib() -> float | None:
     return round(kib / (1024 if sys.platform != "darwin" else 1024 * 1024), 1)
 
 
+def load_average() -> float | None:
+    """The host's 1-minute load average (runnable threads of every process), None where the OS
+    keeps none."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def cpu_use(process_cpu_s: float, wall_s: float, load_start: float | None) -> dict:
+    """What the host gave a run: this process's CPU seconds (all its threads) over wall time x the
+    cores it may use (1.0: every core all the time), and the load average as it started and ended.
+    A run that shared its cores reads a share well below its unshared one and a load above the
+    cores; the quick reference's CIFAR-10 runs shared 2 cores at a load of about 6 (issue #22), and
+    nothing in their results said so."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return {"process_cpu_s": round(process_cpu_s, 2), "cores": cores,
+            "cpu_share": round(process_cpu_s / (wall_s * cores), 3) if wall_s > 0 else None,
+            "load_average_start": load_start, "load_average_end": load_average()}
+
+
 def provenance(precision: str | None = None, calibrate: float = 0.0) -> dict:
     """Where a number was computed: package versions, git commit, hardware (CPU instruction sets
     included), the precision, this process's peak memory so far and, with ``calibrate``, a

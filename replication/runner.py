@@ -160,6 +160,7 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
             ctx.dataset(ds)  # bad data fails here, before anything saved is touched
         log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
         started, t0 = display.now(), time.perf_counter()
+        cpu0, load0 = time.process_time(), results.load_average()
         # --force trains afresh, but the old runs are only deleted once the new ones have finished.
         old_runs = runs.with_name(f".{fp}.replaced") if o.force and runs.exists() else None
         if old_runs is not None:
@@ -176,6 +177,7 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
         finally:
             release_memory()
         wall = time.perf_counter() - t0
+        used = results.cpu_use(time.process_time() - cpu0, wall, load0)
         reused = ctx.reused_seconds
         if out.get("worker_only"):  # a distributed sweep's worker: the chief writes the result
             log(f"[{claim_id}] worker {distributed.tuner_id}: no trials left ({wall:.0f} s)")
@@ -243,6 +245,8 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
             # Finished seed runs taken over from an earlier invocation, not trained again: their own
             # wall time (the claim's compute is wall_time_s + this).
             "reused_runs_wall_time_s": reused,
+            # Whether the run had the host to itself (its CPU share, the load average).
+            "cpu_use": used,
             # What it computed (FLOPs counted from its models' layers and the images they saw) and
             # how near the matmul rate it ran (issue #21); the estimate printed before it started.
             "work": work,

@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import REPO
 
-from replication import docs
+from replication import display, docs
 
 
 def test_readme_tables_are_current():
@@ -195,3 +195,15 @@ def test_a_level_row_shows_the_mean_s_one_sided_bound_beside_its_threshold_and_a
     reproduced, p, _ = display.test_cells(claim, result)
     assert reproduced == f"{claim.quantity}: 0.15 ± 0.05 (n=3)" and "accuracy as a fraction" in reproduced
     assert "; beside, test-loss rise from its minimum, without minus with augmentation" in p
+
+
+def test_a_runs_cpu_share_and_load_stand_beside_its_wall_time():
+    """The reference's CIFAR-10 runs shared 2 cores with other jobs (issue #22), which no result
+    said: a result that records its CPU use shows it; one made before shows nothing more."""
+    used = docs.results.cpu_use(300.0, 200.0, 5.9)
+    assert used["cpu_share"] == pytest.approx(300.0 / (200.0 * used["cores"]), abs=1e-3)
+    text = display.cpu_use_text({**used, "cores": 2, "cpu_share": 0.75, "load_average_end": 6.2})
+    assert text == " (CPU share 0.75 of 2 cores; load 5.9 -> 6.2)"
+    assert display.cpu_use_text(None) == "" and display.cpu_use_text({"cpu_share": None}) == ""
+    assert display.cpu_use_text({**used, "cores": 2, "cpu_share": 0.5, "load_average_start": None}) \
+        == " (CPU share 0.50 of 2 cores)"

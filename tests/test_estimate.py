@@ -230,6 +230,11 @@ def test_a_trained_result_records_its_counted_work_and_the_estimate_made_before(
     assert work["seconds_at_limit"] == pytest.approx(work["flops"]["total"] / (rate * 1e9))
     assert work["efficiency"] == pytest.approx(
         work["flops"]["total"] / (result["wall_time_s"] * rate * 1e9))
+    # Whether it had the host to itself: its CPU seconds over wall x cores, the load around it.
+    used = result["cpu_use"]
+    assert used["process_cpu_s"] > 0 and used["cores"] >= 1 and used["load_average_end"] >= 0
+    assert used["cpu_share"] == pytest.approx(used["process_cpu_s"] / (result["wall_time_s"] * used["cores"]),
+                                              rel=0.02)
 
 
 def test_every_committed_result_carries_the_work_todays_plan_counts():
