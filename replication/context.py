@@ -57,8 +57,9 @@ class RunContext:
     loader: Callable | None = None  # name -> Dataset; tests inject synthetic data here
     prerequisites: dict[str, Prerequisite] = dataclasses.field(default_factory=dict)
     force: bool = False  # --force: a claim may delete state of its own (the tuner's project)
-    # Wall seconds of finished seed runs handed back instead of trained again (from an earlier,
-    # interrupted invocation): the runner adds them to the claim's compute time.
+    # Wall seconds an earlier, interrupted invocation trained: finished seed runs handed back
+    # instead of trained again, and the epochs of runs resumed (training.trained_seconds); the
+    # runner adds them to the claim's compute time.
     reused_seconds: float = 0.0
     _datasets: dict = dataclasses.field(default_factory=dict, repr=False)
 

@@ -116,7 +116,7 @@ def runtime_table(results_dir: Path | None = None) -> str:
             total[1] += scaled
             total[2] += 1
         commit = (r["provenance"]["git"].get("commit") or "?")[:8]
-        note = f" (of which {reused / 60:.1f} min in runs reused from an earlier invocation)" if reused > 0 else ""
+        note = f" (of which {reused / 60:.1f} min trained by an earlier invocation)" if reused > 0 else ""
         note += cpu_use_text(r.get("cpu_use"))
         lines.append(f"| {r['profile']} | `{r['claim']}` ({r['dataset']}) | {r['n']} | "
                      f"{seconds / 60:.1f} min{note} | {limit_text} | "

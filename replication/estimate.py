@@ -76,6 +76,9 @@ class Estimate:
     done: bool = False  # a result with the same config exists: the run will skip it
     steps_s: float | None = None  # this machine's time for the claim's steps (step calibration)
     overhead: float | None = None  # wall time / step time it is planned with
+    # Wall seconds already trained of this config's seed runs (an interrupted run that resumes):
+    # ``seconds`` is what is left of the whole claim's estimate.
+    trained_s: float = 0.0
 
 
 def planned_work(claim_id: str, config, n_train: int | None = None,
@@ -100,7 +103,7 @@ def matmul_rate(result: dict) -> float | None:
 
 
 def compute_seconds(result: dict) -> float:
-    """The claim's compute: this invocation's wall time and its reused seed runs' own."""
+    """The claim's compute: this invocation's wall time and what earlier invocations trained of its seed runs."""
     return float(result.get("wall_time_s") or 0.0) + float(result.get("reused_runs_wall_time_s") or 0.0)
 
 

@@ -92,7 +92,7 @@ class Entry:
         def fmt(s):
             return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
 
-        text = fmt(seconds) + (f" (of which {fmt(reused)} in runs reused from an earlier invocation)"
+        text = fmt(seconds) + (f" (of which {fmt(reused)} trained by an earlier invocation)"
                                if reused > 0 else "") + display.cpu_use_text(self.result.get("cpu_use"))
         # Issue #21: the estimate printed before it started, and its own step time on its machine.
         work = self.result.get("work") or {}

@@ -23,6 +23,7 @@ from . import (
     locks,
     registry,
     results,
+    training,
     tuning,
     verdicts,
 )
@@ -242,8 +243,9 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
             "started": started,
             "finished": display.now(),
             "wall_time_s": wall,
-            # Finished seed runs taken over from an earlier invocation, not trained again: their own
-            # wall time (the claim's compute is wall_time_s + this).
+            # What an earlier, interrupted invocation trained and this one took over: finished seed
+            # runs' wall time and the epochs of runs it resumed (the claim's compute is
+            # wall_time_s + this).
             "reused_runs_wall_time_s": reused,
             # Whether the run had the host to itself (its CPU share, the load average).
             "cpu_use": used,
@@ -449,7 +451,11 @@ def plan(claim_ids, options: RunOptions, device: str | None = None, *,
             if not done:
                 steps = estimate.step_seconds(work, options.precision, cache,
                                               measure=measure and options.measures_steps)
-        rows.append([claim_id, total, steps, overhead, source, done])
+        # What an interrupted run of this config already trained (the run resumes it).
+        work_dir = store.claim_dir(options.profile, config.dataset, claim_id) / "runs" / fp
+        trained = 0.0 if done or options.force or not work_dir.is_dir() else sum(
+            training.trained_seconds(d) for d in work_dir.rglob("seed*") if d.is_dir())
+        rows.append([claim_id, total, steps, overhead, source, done, trained])
     if not device and any(r[1] and not r[3] for r in rows):
         # The median over the claims of the profile with a current run that recorded its overhead,
         # not only this plan's: those of the same dataset where any has one (their input pipelines
@@ -464,14 +470,16 @@ def plan(claim_ids, options: RunOptions, device: str | None = None, *,
     out = []
     if device:
         peak, speed_text = estimate.rate_here(options.precision, device)
-        for claim_id, total, _, _, source, done in rows:
+        for claim_id, total, _, _, source, done, _ in rows:
             eff = estimate.ACCELERATOR_EFFICIENCY if total else None
             seconds = 0.0 if done or not total else estimate.seconds_for(total, eff, peak)
             out.append(estimate.Estimate(claim_id, total, seconds, eff, source, done))
         return out, speed_text
-    for claim_id, total, steps, overhead, source, done in rows:
-        seconds = 0.0 if done or not total else (steps * overhead if steps else None)
-        out.append(estimate.Estimate(claim_id, total, seconds, None, source, done, steps, overhead))
+    for claim_id, total, steps, overhead, source, done, trained in rows:
+        # A resumed claim: its estimate less what its runs already trained here (never below 0).
+        seconds = 0.0 if done or not total else (max(steps * overhead - trained, 0.0) if steps else None)
+        out.append(estimate.Estimate(claim_id, total, seconds, None, source, done, steps, overhead,
+                                     trained))
     measured = len(cache.models) - cached_before
     if measured:
         cache.save()
@@ -497,7 +505,9 @@ def print_plan(estimates, rate_text: str, profile: str, log=print) -> None:
         else:
             speed = "-"
         when = ("-" if e.seconds is None else display.duration(e.seconds))
-        rows.append((e.claim, "done: skipped" if e.done else "to run", tflop, steps, speed, when))
+        status = ("done: skipped" if e.done else
+                  f"resumes ({display.duration(e.trained_s)} trained)" if e.trained_s else "to run")
+        rows.append((e.claim, status, tflop, steps, speed, when))
     total = sum(e.seconds for e in estimates if e.seconds)
     rows.append(("total", "", f"{sum(e.flops or 0 for e in estimates if not e.done) / 1e12:,.1f}",
                  display.duration(sum(e.steps_s or 0 for e in estimates)), "",

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import interrupts, optimizers, results
+from .errors import ResultError
 from .evaluation import evaluate, flip_tta_predict, loss_and_accuracy, predict
 from .hardware import backend, batch_multiple, distribution_scope, synchronized_batchnorm
 
@@ -105,7 +106,9 @@ def fit_seed(
     keeps the flip mean). ``finalize(model)``: called once training has ended, before anything
     is scored or saved (e.g. BatchNorm statistics recomputed for averaged weights).
     ``on_reuse(seconds)`` is told the wall time of a finished run that is handed back instead of
-    trained again.
+    trained again, and of the epochs an earlier, interrupted invocation trained of a run this one
+    resumes (:func:`trained_seconds`): a claim's compute is then its invocation's wall time plus
+    these. The record's ``wall_time_s`` counts a resumed run's earlier epochs too.
     """
     import keras
 
@@ -142,6 +145,9 @@ def fit_seed(
     curve = (TestCurve(x_test, dataset.test.y) if tta_curve
              else HeldOutScore(x_test, y_test) if curve_on_test and not keras_validation else None)
     callbacks = seed_callbacks(run_dir, seed, batches, extra=extra_callbacks, test_curve=curve)
+    earlier = trained_seconds(run_dir)  # > 0: BackupAndRestore resumes an interrupted fit
+    if earlier and on_reuse is not None:
+        on_reuse(earlier)
     t0 = time.perf_counter()
     with synchronized_batchnorm(model):  # one set of BatchNorm statistics across replicas (#24)
         model.fit(
@@ -187,7 +193,7 @@ def fit_seed(
         saved = {"probs": probs, **({"probs_tta": probs_tta} if test_time_flip else {})}
         results.atomic_save_npz(run_dir / "test_probs.npz", **saved)
         record["test_probs"] = "test_probs.npz"
-    record["wall_time_s"] = time.perf_counter() - t0
+    record["wall_time_s"] = time.perf_counter() - t0 + earlier
     model_path = run_dir / "model.keras"
     results.atomic_save_model(model, model_path)
     record["model"] = "model.keras"
@@ -247,6 +253,22 @@ def seed_block(records, suffix: str = "") -> dict:
 def layer_params(model) -> list[list]:
     """``[[layer name, parameters], ...]`` for every layer of a model."""
     return [[layer.name, int(layer.count_params())] for layer in model.layers]
+
+
+def trained_seconds(run_dir: Path) -> float:
+    """Wall seconds a seed run has cost so far: a finished run's ``wall_time_s``; an unfinished
+    one's epochs in its history (their ``epoch_time_s``: what an interrupted invocation trained and
+    the next resumes); 0.0 for a run not started. Without it a resumed claim's compute left out
+    the epochs trained before the interruption, and its plan counted the whole claim as still to
+    run (stop 33: a resume planned 3 h 10 min with 2 of 3 seeds and half the third trained)."""
+    run_dir = Path(run_dir)
+    done = run_dir / "done.json"
+    if done.exists():
+        try:
+            return float(results.read_json(done).get("wall_time_s") or 0.0)
+        except ResultError:  # only an estimate; a damaged done.json fails where it is read
+            return 0.0
+    return float(sum(read_history(run_dir / HISTORY_FILE).get("epoch_time_s", [])))
 
 
 def read_history(path: Path) -> dict[str, list[float]]:

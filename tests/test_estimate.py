@@ -104,6 +104,34 @@ def test_a_plan_is_the_claims_step_time_here_times_its_overhead_and_keeps_the_ca
     assert e.seconds is None and fake_steps == []
 
 
+def test_a_plan_counts_what_an_interrupted_run_of_the_same_config_already_trained(tmp_path, fake_steps):
+    """A claim whose run was interrupted resumes its seed runs: its plan is the whole claim's
+    estimate less their wall time so far (a finished seed's, an unfinished one's epochs); another
+    config's runs and ``--force`` count nothing."""
+    store = results.Store(tmp_path)
+    options = runner.RunOptions(profile="quick", store=store, precision="float32", log=lambda *a: None)
+    (fresh,), _ = runner.plan(["mnist-mlp"], options)
+    assert fresh.trained_s == 0.0
+    config = runner.make_config("mnist-mlp", "quick")
+    runs = store.claim_dir("quick", "mnist", "mnist-mlp") / "runs"
+    work_dir = runs / runner.config_fingerprint("mnist-mlp", config, False, "float32")
+    (work_dir / "seed1").mkdir(parents=True)
+    results.atomic_write_json(work_dir / "seed1" / "done.json", {"seed": 1, "wall_time_s": 100.0})
+    (work_dir / "sub" / "seed2").mkdir(parents=True)
+    (work_dir / "sub" / "seed2" / "history.csv").write_text(
+        "epoch,accuracy,epoch_time_s,loss\n0,0.5,10.0,1.0\n1,0.6,20.0,0.9\n")
+    (runs / "another-config" / "seed3").mkdir(parents=True)
+    results.atomic_write_json(runs / "another-config" / "seed3" / "done.json", {"wall_time_s": 1e4})
+    (e,), _ = runner.plan(["mnist-mlp"], options)
+    assert e.trained_s == pytest.approx(130.0)
+    assert e.seconds == pytest.approx(max(fresh.seconds - 130.0, 0.0))
+    lines = []
+    runner.print_plan([e], "", "quick", log=lines.append)
+    assert any("resumes (2.2 min trained)" in line for line in lines)
+    (forced,), _ = runner.plan(["mnist-mlp"], dataclasses.replace(options, force=True))
+    assert forced.trained_s == 0.0 and forced.seconds == pytest.approx(fresh.seconds)
+
+
 def test_a_plan_of_one_unrun_claim_falls_back_to_the_median_of_its_datasets_claims(
         tmp_path, fake_steps, monkeypatch):
     """``run X`` alone, X with no run of any config that recorded an overhead: the median over the

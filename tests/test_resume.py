@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli
 
+from replication import training
+
 pytestmark = pytest.mark.slow  # SIGKILL and rerun of real training processes
 
 WORKER = Path(__file__).with_name("resume_worker.py")
@@ -54,13 +56,19 @@ def test_sigkill_then_rerun_matches_an_uninterrupted_run(tmp_path, uninterrupted
     # Every file left behind parses (or is the backup Keras itself restores from).
     for path in tmp_path.rglob("*.json"):
         json.loads(path.read_text())
+    earlier = training.trained_seconds(tmp_path)  # the killed invocation's finished epochs
+    assert earlier > 0
     resumed = _run(tmp_path)
     trained = [int(e) for e in (tmp_path / "epochs_trained.txt").read_text().split()]
     assert sorted(trained) == [0, 1, 2, 3], f"an epoch was trained twice or skipped: {trained}"
     assert resumed["test_loss"] == uninterrupted["test_loss"]
     assert resumed["test_accuracy"] == uninterrupted["test_accuracy"]
     assert resumed["history"]["loss"] == uninterrupted["history"]["loss"]
-    assert json.loads((tmp_path / "done.json").read_text())["epochs"] == 4
+    done = json.loads((tmp_path / "done.json").read_text())
+    assert done["epochs"] == 4
+    # The run's wall time counts the epochs trained before the kill (they are not trained again):
+    # at least every epoch's own time.
+    assert done["wall_time_s"] >= sum(done["history"]["epoch_time_s"]) > earlier
 
 
 def test_deterministic_smoke_runs_give_identical_metrics(tmp_path, data_dir):

@@ -59,7 +59,7 @@ def test_smoke_run_saves_a_complete_result_and_skips_a_rerun(tmp_path):
     assert rebuilt["reused_runs_wall_time_s"] == pytest.approx(seed_run["wall_time_s"])
     from replication import docs
     table = docs.runtime_table(tmp_path)
-    assert "in runs reused from an earlier invocation" in table
+    assert "trained by an earlier invocation" in table
 
 
 def test_synthetic_data_is_learnable_so_the_pipeline_is_not_inert(tmp_path):
