@@ -51,13 +51,15 @@ def hardware_text(hw: dict) -> str:
 
 
 def cpu_use_text(used: dict | None) -> str:
-    """``" (CPU share 0.93 of 2 cores; load 2.1 -> 2.3)"``: whether the run had the host to itself;
-    nothing for results made before it was recorded."""
+    """``" (CPU share 0.93 of 2 cores, others 0.02; load 2.1 -> 2.3)"``: whether the run had the
+    host to itself; nothing for results made before it was recorded."""
     if not used or used.get("cpu_share") is None:
         return ""
+    others = used.get("others_cpu_share")
+    others = "" if others is None else f", others {others:.2f}"
     loads = [used.get("load_average_start"), used.get("load_average_end")]
     load = "" if None in loads else f"; load {loads[0]:.1f} -> {loads[1]:.1f}"
-    return f" (CPU share {used['cpu_share']:.2f} of {used['cores']} cores{load})"
+    return f" (CPU share {used['cpu_share']:.2f} of {used['cores']} cores{others}{load})"
 
 
 def precision_text(prov: dict) -> str:

@@ -54,6 +54,12 @@ MIN_STEPS = 2
 MIN_SECONDS = 0.25
 REPEATS = 3
 
+# A step calibration during which other processes took at least this share of the host's CPU
+# time (results.others_cpu_share; on 2 cores: another job busy half the time) reads slow: stop 33
+# timed cifar10-noaug's steps at 3 h 28 min beside a training run, where the same model's had read
+# 2 h 21 min on the quiet host. The plan says so and does not keep it.
+BUSY_HOST = 0.25
+
 # Dense matmul peak of named accelerators, GFLOP/s, by the vendor's data sheet (SXM parts, no
 # sparsity). float32 is TF32 on the tensor cores: JAX's default matmul precision there.
 ACCELERATORS = {

@@ -272,19 +272,65 @@ def load_average() -> float | None:
         return None
 
 
-def cpu_use(process_cpu_s: float, wall_s: float, load_start: float | None) -> dict:
+def host_cpu_seconds() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole host since it booted, every core summed, from
+    ``/proc/stat`` (Linux; None elsewhere). The hypervisor's steal counts as busy: this guest
+    could not use it."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        hz = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+    total = user + nice + system + idle + iowait + irq + softirq + steal
+    return (total - idle - iowait) / hz, total / hz
+
+
+def others_cpu_share(start: tuple | None, end: tuple | None, own_cpu_s: float) -> float | None:
+    """The share of the host's CPU time between two :func:`host_cpu_seconds` readings that went to
+    anything but this process (other processes, the kernel's work for them, the hypervisor's
+    steal): 0 on a host of its own, 0.5 where another job kept one of 2 cores busy."""
+    if start is None or end is None or end[1] <= start[1]:
+        return None
+    return round(min(max(end[0] - start[0] - own_cpu_s, 0.0) / (end[1] - start[1]), 1.0), 3)
+
+
+def cpu_use(process_cpu_s: float, wall_s: float, load_start: float | None,
+            others_share: float | None = None) -> dict:
     """What the host gave a run: this process's CPU seconds (all its threads) over wall time x the
-    cores it may use (1.0: every core all the time), and the load average as it started and ended.
-    A run that shared its cores reads a share well below its unshared one and a load above the
-    cores; the quick reference's CIFAR-10 runs shared 2 cores at a load of about 6 (issue #22), and
-    nothing in their results said so."""
+    cores it may use (1.0: every core all the time), the share of the host's CPU time that went to
+    other processes meanwhile (:func:`others_cpu_share`), and the load average as it started and
+    ended. A run that shared its cores reads a share well below its unshared one, others' share
+    above 0 and a load above the cores; the quick reference's CIFAR-10 runs shared 2 cores at a
+    load of about 6 (issue #22), and nothing in their results said so."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return {"process_cpu_s": round(process_cpu_s, 2), "cores": cores,
             "cpu_share": round(process_cpu_s / (wall_s * cores), 3) if wall_s > 0 else None,
+            "others_cpu_share": others_share,
             "load_average_start": load_start, "load_average_end": load_average()}
+
+
+class CpuMeter:
+    """:func:`cpu_use` over a span: ``meter = CpuMeter()`` as it starts, ``meter.stop()`` as it
+    ends."""
+
+    def __init__(self):
+        import time
+
+        self._clock, self._cpu = time.perf_counter, time.process_time
+        self.wall0, self.cpu0 = self._clock(), self._cpu()
+        self.load0, self.host0 = load_average(), host_cpu_seconds()
+
+    def stop(self) -> dict:
+        own = self._cpu() - self.cpu0
+        return cpu_use(own, self._clock() - self.wall0, self.load0,
+                       others_cpu_share(self.host0, host_cpu_seconds(), own))
 
 
 def provenance(precision: str | None = None, calibrate: float = 0.0) -> dict:

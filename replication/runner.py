@@ -161,7 +161,7 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
             ctx.dataset(ds)  # bad data fails here, before anything saved is touched
         log(f"[{claim_id}] running profile={profile} dataset={ds} seeds={list(config.seeds)}")
         started, t0 = display.now(), time.perf_counter()
-        cpu0, load0 = time.process_time(), results.load_average()
+        meter = results.CpuMeter()
         # --force trains afresh, but the old runs are only deleted once the new ones have finished.
         old_runs = runs.with_name(f".{fp}.replaced") if o.force and runs.exists() else None
         if old_runs is not None:
@@ -178,7 +178,7 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
         finally:
             release_memory()
         wall = time.perf_counter() - t0
-        used = results.cpu_use(time.process_time() - cpu0, wall, load0)
+        used = meter.stop()
         reused = ctx.reused_seconds
         if out.get("worker_only"):  # a distributed sweep's worker: the chief writes the result
             log(f"[{claim_id}] worker {distributed.tuner_id}: no trials left ({wall:.0f} s)")
@@ -427,6 +427,7 @@ def plan(claim_ids, options: RunOptions, device: str | None = None, *,
     stores = [("your results", store), ("the reference run", results.Store(results.REFERENCE_DIR))]
     cache = None if device else estimate.StepCache(store.root)
     cached_before = 0 if cache is None else len(cache.models)
+    meter = None if cache is None else results.CpuMeter()
     rows = []
     for claim_id in ids:
         config = make_config(claim_id, options.profile, options.dataset, options.seeds)
@@ -481,11 +482,16 @@ def plan(claim_ids, options: RunOptions, device: str | None = None, *,
         out.append(estimate.Estimate(claim_id, total, seconds, None, source, done, steps, overhead,
                                      trained))
     measured = len(cache.models) - cached_before
-    if measured:
+    busy = meter.stop()["others_cpu_share"] if measured else None
+    busy = busy if busy is not None and busy >= estimate.BUSY_HOST else None
+    if measured and busy is None:
         cache.save()
     speed_text = (f"this machine's {options.precision} training steps and predictions "
                   f"({measured} models timed now, {len(cache.models) - measured} kept in "
                   f"{cache.path}) x each claim's overhead")
+    if busy is not None:
+        speed_text += (f"; other processes took {busy:.0%} of the host's CPU while they were timed: "
+                       f"these step times read slow and are not kept (plan again on a quiet host)")
     return out, speed_text
 
 

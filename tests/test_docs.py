@@ -207,3 +207,12 @@ def test_a_runs_cpu_share_and_load_stand_beside_its_wall_time():
     assert display.cpu_use_text(None) == "" and display.cpu_use_text({"cpu_share": None}) == ""
     assert display.cpu_use_text({**used, "cores": 2, "cpu_share": 0.5, "load_average_start": None}) \
         == " (CPU share 0.50 of 2 cores)"
+    assert display.cpu_use_text({**used, "cores": 2, "cpu_share": 0.5, "others_cpu_share": 0.41,
+                                 "load_average_start": None}) == " (CPU share 0.50 of 2 cores, others 0.41)"
+    # Others' share: the host's busy CPU seconds less this process's, over the host's total.
+    assert docs.results.others_cpu_share((10.0, 100.0), (15.0, 110.0), 2.0) == pytest.approx(0.3)
+    assert docs.results.others_cpu_share((10.0, 100.0), (15.0, 110.0), 9.0) == 0.0  # clock skew
+    assert docs.results.others_cpu_share(None, (15.0, 110.0), 2.0) is None
+    here = docs.results.host_cpu_seconds()
+    if here is not None:  # Linux
+        assert 0 <= here[0] <= here[1]

@@ -61,6 +61,28 @@ def test_the_overhead_comes_from_the_last_current_run_that_recorded_it_else_an_e
     assert runner.last_overhead(claim, "quick", [("mine", OneResult(current))], earlier_config=True)[0] is None
 
 
+class _Host:
+    """results.CpuMeter with a fixed share of the host's CPU taken by other processes."""
+
+    others = 0.0
+    meter = results.CpuMeter
+
+    def __init__(self):
+        self.real = type(self).meter()
+
+    def stop(self):
+        return {**self.real.stop(), "others_cpu_share": type(self).others}
+
+
+@pytest.fixture(autouse=True)
+def quiet_host(monkeypatch):
+    """Plans here see a quiet host, whatever else runs beside the tests (an xdist worker on the
+    other core), unless a test says otherwise."""
+    monkeypatch.setattr(_Host, "others", 0.0)
+    monkeypatch.setattr(results, "CpuMeter", _Host)
+    return _Host
+
+
 @pytest.fixture
 def fake_steps(monkeypatch):
     """time_model without TensorFlow work: every model trains at 1 ms and predicts at 0.25 ms per
@@ -102,6 +124,23 @@ def test_a_plan_is_the_claims_step_time_here_times_its_overhead_and_keeps_the_ca
     smoke = runner.RunOptions(profile="smoke", store=store, precision="float32", log=lambda *a: None)
     (e,), _ = runner.plan(["mnist-cnn"], smoke)
     assert e.seconds is None and fake_steps == []
+
+
+def test_steps_timed_while_other_processes_took_the_cpu_are_used_once_said_so_and_not_kept(
+        tmp_path, fake_steps, quiet_host):
+    """Stop 33 timed a model's steps 1.5x slower beside a training run than on the quiet host: a
+    plan whose calibration shared the host says so and keeps none of it, so the next plan times
+    again."""
+    options = runner.RunOptions(profile="quick", store=results.Store(tmp_path), precision="float32",
+                                log=lambda *a: None)
+    quiet_host.others = estimate.BUSY_HOST + 0.2
+    (e,), text = runner.plan(["mnist-mlp"], options)
+    assert e.steps_s and "other processes took 45% of the host's CPU" in text and "not kept" in text
+    assert not (tmp_path / estimate.StepCache.NAME).exists()
+    quiet_host.others = 0.0
+    fake_steps.clear()
+    (again,), text = runner.plan(["mnist-mlp"], options)
+    assert fake_steps and "not kept" not in text and (tmp_path / estimate.StepCache.NAME).is_file()
 
 
 def test_a_plan_counts_what_an_interrupted_run_of_the_same_config_already_trained(tmp_path, fake_steps):
