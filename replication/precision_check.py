@@ -16,20 +16,26 @@ from .errors import ReplicationError
 
 def compare(float32_dir: Path, bfloat16_dir: Path, profile: str = "quick") -> list[dict]:
     """One row per registered claim: both means, their difference, the margin, and whether it held."""
-    rows = []
+    rows, other_precision = [], []
     for claim_id, margin in registry.PRECISION_CHECK_MARGINS.items():
         claim = registry.get(claim_id)
-        pair = {}
+        pair, why = {}, []
         for precision, root in (("float32", float32_dir), ("bfloat16", bfloat16_dir)):
             found = results.Store(root).load(profile, claim.dataset, claim_id)
-            if found is not None and found.get("precision") != precision:
-                raise ReplicationError(f"{root}: the {claim_id} result there is {found.get('precision')}, "
-                                       f"not {precision}")
+            if found is not None and found.get("precision", "float32") != precision:
+                # A folder may hold some claims in the other precision (the reference ran MNIST in
+                # float32): not this pair's half.
+                other_precision.append(f"{root}: the {claim_id} result there is "
+                                       f"{found.get('precision', 'float32')}, not {precision}")
+                why.append(f"{precision} ({root} holds a {found.get('precision', 'float32')} run)")
+                found = None
+            elif found is None:
+                why.append(precision)
             pair[precision] = found
         row = {"claim": claim_id, "metric": claim.metric, "margin": margin, "profile": profile}
         a, b = pair["float32"], pair["bfloat16"]
         if a is None or b is None:
-            rows.append({**row, "status": "missing: " + ", ".join(p for p, r in pair.items() if r is None)})
+            rows.append({**row, "status": "missing: " + ", ".join(why)})
             continue
         if a["config"] != b["config"] or a["seeds"] != b["seeds"]:
             rows.append({**row, "status": "not comparable: configs or seeds differ"})
@@ -46,6 +52,9 @@ def compare(float32_dir: Path, bfloat16_dir: Path, profile: str = "quick") -> li
                                      for p, r in pair.items()},
                      "hardware": {p: display.hardware_text(r["provenance"]["hardware"])
                                   for p, r in pair.items()}})
+    if other_precision and not any("delta" in r for r in rows):
+        # Nothing compared and results of the wrong precision: most likely the folders swapped.
+        raise ReplicationError(other_precision[0] + " (float32 folder first, then bfloat16)")
     return rows
 
 

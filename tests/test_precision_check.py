@@ -86,3 +86,19 @@ def test_a_check_on_new_folders_keeps_the_earlier_pairs_they_lack(tmp_path):
     kept = precision_check.merged(precision_check.compare(c, d), old)
     assert kept[0]["claim"] == "mnist-cnn" and kept[0]["status"] == "differ"  # 0.4 points > 0.3
     assert kept[0]["float32_results"] == "/old/f32" and kept[0]["checked"].startswith("2026-11-29")
+
+
+def test_a_folder_that_holds_a_claim_in_the_other_precision_is_not_that_pairs_half(tmp_path):
+    """The reference ran MNIST in float32 and CIFAR-10 in bfloat16: checked as the bfloat16 side of
+    a CIFAR-10 pair, its mnist-cnn result is 'missing', said why, not an error that stops the
+    check. With nothing comparable and results of the wrong precision, the folders were swapped."""
+    a, b = tmp_path / "f32", tmp_path / "ref"
+    _save(a, "cifar10-aug", "float32", [0.010, 0.005, 0.011])
+    _save(b, "cifar10-aug", "bfloat16", [0.004, 0.001, 0.003])
+    _save(b, "mnist-cnn", "float32", [0.9940, 0.9945, 0.9942])
+    rows = {r["claim"]: r for r in precision_check.compare(a, b)}
+    assert rows["cifar10-aug"]["status"] == "agree"
+    assert rows["mnist-cnn"]["status"] == f"missing: float32, bfloat16 ({b} holds a float32 run)"
+    with pytest.raises(ReplicationError, match="the cifar10-aug result there is bfloat16, not float32"):
+        precision_check.compare(b, a)
+
