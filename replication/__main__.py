@@ -262,7 +262,8 @@ def cmd_list(args, log) -> int:
                                                        strict=True):
         e = seconds[claim_id]
         when = ("done" if e.done else "-" if not e.flops
-                else "not timed here" if e.seconds is None else duration(e.seconds))
+                else "not timed here" if e.seconds is None else duration(e.seconds)
+                + (f" left ({duration(e.trained_s)} trained)" if e.trained_s else ""))
         rows.append((claim_id, lecture, mine, verdict, ref["verdict"] if ref else "not run", when))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
     log(f"claims (your results: {store.root}/{profile}; reference: {REFERENCE_DIR}/{profile}; "

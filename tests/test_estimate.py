@@ -171,6 +171,24 @@ def test_a_plan_counts_what_an_interrupted_run_of_the_same_config_already_traine
     assert forced.trained_s == 0.0 and forced.seconds == pytest.approx(fresh.seconds)
 
 
+def test_list_says_what_is_left_of_a_claim_that_resumes(tmp_path, monkeypatch):
+    import argparse
+
+    from replication.__main__ import cmd_list
+
+    def plan(claim_ids, options, device=None, *, measure=True):
+        return [estimate.Estimate(c, 1e12, 600.0, None, "mine", False, 500.0, 1.2,
+                                  trained_s=120.0 if c == "filters-layer1" else 0.0)
+                for c in claim_ids], "fake"
+
+    monkeypatch.setattr(runner, "plan", plan)
+    lines = []
+    assert cmd_list(argparse.Namespace(profile="quick", results_dir=str(tmp_path)), lines.append) == 0
+    row = {line.split()[0]: line for line in lines if line.split()}
+    assert row["filters-layer1"].endswith("10.0 min left (2.0 min trained)")
+    assert row["mnist-cnn"].endswith("10.0 min")
+
+
 def test_a_plan_of_one_unrun_claim_falls_back_to_the_median_of_its_datasets_claims(
         tmp_path, fake_steps, monkeypatch):
     """``run X`` alone, X with no run of any config that recorded an overhead: the median over the
