@@ -19,11 +19,6 @@
 #           the committed reference's, copied into OUT before the first run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
-if [[ " $flags " != *" avx512_bf16 "* && " $flags " != *" amx_bf16 "* ]]; then
-    echo "benchmarks/bf16_machine.sh: this CPU has no native bfloat16 (no avx512_bf16 or amx_bf16 in /proc/cpuinfo); nothing to measure here" >&2
-    exit 2
-fi
 out=${1:-/tmp/bf16}
 shift || true
 steps=${*:-claims bench fast probe publish}
@@ -33,6 +28,11 @@ for step in $steps; do
            exit 2 ;;
     esac
 done
+flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+if [[ " $flags " != *" avx512_bf16 "* && " $flags " != *" amx_bf16 "* ]]; then
+    echo "benchmarks/bf16_machine.sh: this CPU has no native bfloat16 (no avx512_bf16 or amx_bf16 in /proc/cpuinfo); nothing to measure here" >&2
+    exit 2
+fi
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 ours="cifar10-aug cifar10-noaug filters-layer1 top-patches cifar10-fast"
 echo "== $(date -u +%FT%TZ) $(git rev-parse --short HEAD) load: $(cut -d' ' -f1-3 /proc/loadavg) steps: $steps -> $out"

@@ -443,3 +443,26 @@ def test_depth_convergence_page_regenerates_from_its_log(tmp_path):
     assert page.read_text() == (BENCH / "DEPTH_CONVERGENCE_PILOT.md").read_text()
     for run in data["runs"]:
         assert set(run["settings"]["seeds"]) <= set(registry.get("depth-width").pilot_seeds)
+
+
+
+def test_the_bfloat16_machine_script_refuses_bad_steps_before_it_touches_anything(tmp_path):
+    """``benchmarks/bf16_machine.sh`` trains for hours where it runs: a wrong step name stops it
+    with one line and exit 2 before it makes anything; so does any call on a CPU without native
+    bfloat16 (checked where this is one)."""
+    out = tmp_path / "out"
+
+    def script(*steps):
+        return subprocess.run(["bash", str(BENCH / "bf16_machine.sh"), str(out), *steps],
+                              capture_output=True, text=True, timeout=60)
+
+    proc = script("claims", "nosuch")
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr.strip().splitlines() == [
+        "benchmarks/bf16_machine.sh: unknown step 'nosuch' (claims, bench, fast, probe, publish)"]
+    flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("flags")), "") if Path("/proc/cpuinfo").exists() else None
+    if flags is None or {"avx512_bf16", "amx_bf16"} & set(flags.split()):
+        return  # not Linux, or a bfloat16 CPU: a valid call would start the runs
+    proc = script("publish")
+    assert proc.returncode == 2 and not out.exists() and "no native bfloat16" in proc.stderr
