@@ -326,6 +326,7 @@ def cmd_run(args, log, claim_ids) -> int:
     if args.dry_run:
         return 0
     options = dataclasses.replace(options, estimates={e.claim: e.seconds for e in estimates},
+                                  trained={e.claim: e.trained_s for e in estimates if e.trained_s},
                                   steps={e.claim: e.steps_s for e in estimates if e.steps_s})
     done = {}
     try:

@@ -88,6 +88,9 @@ class RunOptions:
     log: Callable = print
     # claim -> seconds estimated before the run (plan()): printed as it goes, kept in its result.
     estimates: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    # claim -> seconds its interrupted runs had trained when plan() made those estimates (what is
+    # left is the estimate; the result keeps the whole claim's, comparable with its compute).
+    trained: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
     # claim -> this machine's step time for it, from plan()'s step calibration before the run: the
     # claim's overhead is its wall time over this.
     steps: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
@@ -185,7 +188,9 @@ def run_claim(claim_id: str, options: RunOptions, distributed: tuning.Distribute
             return out
 
         work = counted_work(claim_id, config, ctx if claim.needs_data else None, ds, wall + reused,
-                            result_precision=o.precision, estimate_s=o.estimates.get(claim_id))
+                            result_precision=o.precision, estimate_s=(
+                                None if o.estimates.get(claim_id) is None
+                                else o.estimates[claim_id] + o.trained.get(claim_id, 0.0)))
         steps, when = o.steps.get(claim_id), "before the run (the plan's step calibration)"
         if work is not None and steps is None and o.measures_steps:
             steps, when = measured_steps(claim_id, config, ctx if claim.needs_data else None, ds,

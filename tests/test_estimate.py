@@ -304,9 +304,13 @@ def test_a_trained_result_records_its_counted_work_and_the_estimate_made_before(
     assert work["overhead"] == pytest.approx(result["wall_time_s"] / work["steps_s"])
     assert not (tmp_path / estimate.StepCache.NAME).exists()
     # With the plan's step time (taken before the run, as the next plan's will be), that one.
-    planned = runner.run_claim("mnist-mlp", dataclasses.replace(options, force=True,
-                                                                steps={"mnist-mlp": 0.5}))["work"]
+    # A plan made while an interrupted run had trained 10 s of it left 2.5 s: the result keeps the
+    # whole claim's estimate, which its compute (wall time and what was trained before) matches.
+    planned = runner.run_claim("mnist-mlp", dataclasses.replace(
+        options, force=True, steps={"mnist-mlp": 0.5}, estimates={"mnist-mlp": 2.5},
+        trained={"mnist-mlp": 10.0}))["work"]
     assert planned["steps_s"] == 0.5 and planned["steps_measured"].startswith("before the run")
+    assert planned["estimate_s"] == 12.5
     config = runner.make_config("mnist-mlp", "smoke")
     assert work["flops"] == estimate.planned_flops("mnist-mlp", config, n_train=512, n_test=128)
     assert work["flops"]["total"] > 0 and work["estimate_s"] == 12.5
