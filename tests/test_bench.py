@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from conftest import run_cli
@@ -272,3 +274,23 @@ def test_targets_say_met_or_by_how_much_they_were_missed():
     # Without a measured budget (a bench.json from before it), the plain 5 minutes.
     del report["time_to_accuracy_budget"]
     assert bench.target_rows(report)[2][0] == "mnist-cnn: (b) >= 99.40% within 5 minutes"
+
+
+def test_a_seeds_efficiency_leaves_out_the_lecture_recipe_baseline():
+    """The one-epoch lecture-recipe baseline is in a ``cifar10-fast`` result's counted FLOPs but in
+    no seed's wall time: each seed is judged on the fast recipe's FLOPs only (a one-seed run read
+    0.49 with the baseline counted in, 0.46 without)."""
+    import dataclasses
+
+    from replication.claims import cifar10_fast
+
+    config = dataclasses.asdict(dataclasses.replace(cifar10_fast.PROFILES["quick"], seeds=(10,)))
+    # 15 epochs x 50,000 images x 3 passes + 440,000 scored; the baseline: 50,000 x 3 + 50,000.
+    share = (3 * 750_000 + 440_000) / (3 * 750_000 + 440_000 + 3 * 50_000 + 50_000)
+    assert bench.fast_recipe_share(config) == pytest.approx(share)
+    assert bench.fast_recipe_share(dataclasses.asdict(dataclasses.replace(
+        cifar10_fast.PROFILES["quick"], seeds=(10,), baseline_epochs=0))) == 1.0
+    assert bench.fast_recipe_share(None) == 1.0
+    saved = {"config": json.loads(json.dumps(config)), "measured": {"seed_runs": [{"wall_time_s": 1000.0}]},
+             "work": {"flops": {"total": 1e15}, "matmul_gflops": 1000.0, "precision": "float32", "efficiency": 0.9}}
+    assert bench.seed_efficiencies(saved)["seed_efficiencies"] == pytest.approx([share])
