@@ -466,3 +466,24 @@ def test_the_bfloat16_machine_script_refuses_bad_steps_before_it_touches_anythin
         return  # not Linux, or a bfloat16 CPU: a valid call would start the runs
     proc = script("publish")
     assert proc.returncode == 2 and not out.exists() and "no native bfloat16" in proc.stderr
+
+
+def test_the_gpu_script_refuses_bad_steps_and_missing_data_in_one_line(tmp_path):
+    """``benchmarks/gpu_device.sh`` spends a lent GPU's few minutes: a wrong step, or a data dir
+    without MNIST, stops it with one line and exit 2 before it writes anything (its end-to-end
+    run on the CPU is in tests/test_jax_backend.py)."""
+    out = tmp_path / "out"
+
+    def script(*args, **env):
+        return subprocess.run(["bash", str(BENCH / "gpu_device.sh"), *args], capture_output=True,
+                              text=True, timeout=120, env={**os.environ, "OUT": str(out), **env})
+
+    proc = script("nosuch")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "benchmarks/gpu_device.sh: unknown step 'nosuch' (prepare here, measure on the GPU machine)"]
+    proc = script("prepare", str(tmp_path / "nodata"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "no MNIST at" in proc.stderr and "nodata" in proc.stderr
+    proc = script("measure", GPU_DATA=str(tmp_path / "nodata"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "no MNIST at" in proc.stderr and not out.exists()

@@ -82,3 +82,29 @@ def test_depth_width_sweep_smoke_on_jax_without_tensorflow(tmp_path, data_dir):
 
     assert [r["config"] for r in result["measured"]["table"]] == list(depth_width.SMOKE_GRID)
     assert result["measured"]["strategy"] == "keras.distribution (JAX)"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+def test_the_gpu_script_measures_end_to_end_on_the_cpu(tmp_path, data_dir):
+    """``benchmarks/gpu_device.sh measure``, prepared for a session lent a GPU (JAX, no TensorFlow,
+    a few minutes of device time), runs here on JAX's CPU backend in the smoke profile: both plans
+    and both MNIST claims come back as the files it names, with JAX as the backend."""
+    root, env_extra = data_dir
+    out = tmp_path / "out"
+    env = {**os.environ, **env_extra, "JAX_PLATFORMS": "cpu", "OUT": str(out), "PYTHON": sys.executable,
+           "GPU_MEASURE_PROFILE": "smoke", "GPU_DATA": str(root), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("REPLICATION_RESULTS_DIR", None)
+    proc = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_device.sh"), "measure"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    files = {p.name for p in out.iterdir()}
+    assert {"log.txt", "env.txt", "plan_paper_assumed.txt", "plan_mnist_calibrated.txt",
+            "step_calibration.json", "mnist-mlp.result.json", "mnist-cnn.result.json"} <= files
+    assert "jax" in (out / "env.txt").read_text()
+    assert "assumed" in (out / "plan_paper_assumed.txt").read_text()
+    assert "mnist-cnn" in (out / "plan_mnist_calibrated.txt").read_text()
+    for claim in ("mnist-mlp", "mnist-cnn"):
+        result = json.loads((out / f"{claim}.result.json").read_text())
+        assert result["profile"] == "smoke" and result["claim"] == claim
+        assert result["provenance"]["versions"]["keras_backend"] == "jax"
+    assert len(files) <= 8  # what the device tool brings back from $OUT
