@@ -3,7 +3,7 @@
 # or H200, JAX but no TensorFlow, no package registry, 15 minutes of device time in all, the first
 # start included). No GPU run has been measured yet: `--dry-run --device h100|h200` plans with an
 # assumed 1% of the data-sheet peak (`estimate.ACCELERATOR_EFFICIENCY`), and the `paper` profile,
-# meant for a GPU, has never run. This script measures, in one call of about 6 minutes:
+# meant for a GPU, has never run. This script measures, in one call of at most 7 minutes:
 #   1. the plan for the whole paper profile with that assumption (`all --dry-run --device`);
 #   2. the plan of the two MNIST claims from a step calibration on the GPU itself (`--dry-run`);
 #   3. `mnist-mlp` and `mnist-cnn` in the paper profile (3 seeds each, JAX, bfloat16 by `auto`),
@@ -14,14 +14,15 @@
 #   here:   bash benchmarks/gpu_device.sh prepare [DATA_DIR]   (default $REPLICATION_DATA_DIR)
 #           -> .gpu/wheels (keras, keras-tuner and what the GPU image lacks, for its Python 3.12)
 #              and .gpu/data/mnist; .gpu/ is git-ignored
-#   there:  the device tool's run, carry [".gpu"], timeout_s 420:
+#   there:  the device tool's run, carry [".gpu"], timeout_s 450:
 #           bash benchmarks/gpu_device.sh measure
 #           -> $OUT: log.txt, env.txt, plan_paper_assumed.txt, plan_mnist_calibrated.txt,
 #              step_calibration.json, mnist-mlp.result.json, mnist-cnn.result.json
 # The `measure` step runs on a CPU too, with the Keras installed there and JAX's CPU backend:
-# GPU_MEASURE_PROFILE=smoke GPU_DATA=<data dir> checks the script end to end in a minute or two
-# (tests/test_jax_backend.py). The time caps: GPU_MEASURE_PLAN_CAP_S (90), GPU_MEASURE_CAP_S (120
-# per claim); a claim stopped by its cap leaves no result file, and the log says so.
+# GPU_MEASURE_PROFILE=smoke GPU_DATA=<data dir> checks the script end to end in about 4 minutes
+# on a 2-core CPU (tests/test_jax_backend.py). The time caps, about 7 minutes in all:
+# GPU_MEASURE_PLAN_CAP_S (75, each plan), GPU_MEASURE_CAP_S (100, each claim), 30 s for the
+# closing `list`; a claim stopped by its cap leaves no result file, and the log says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 me=benchmarks/gpu_device.sh
@@ -62,6 +63,7 @@ case $step in
         mkdir -p "$out"
         results=$(mktemp -d)
         profile=${GPU_MEASURE_PROFILE:-paper}
+        plan_cap=${GPU_MEASURE_PLAN_CAP_S:-75}
         exec > >(tee "$out/log.txt") 2>&1
         if [[ $have_keras == 0 ]]; then  # the GPU image; elsewhere the installed Keras
             "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
@@ -78,22 +80,22 @@ case $step in
         } > "$out/env.txt" 2>&1
         cat "$out/env.txt"
         echo "== $(date -u +%T) 1. the paper plan with the assumed efficiency ($device)"
-        "$py" -m replication all --profile paper --dry-run --device "$device" \
+        timeout "$plan_cap" "$py" -m replication all --profile paper --dry-run --device "$device" \
             --results-dir "$results" > "$out/plan_paper_assumed.txt" 2>&1 || true
         cat "$out/plan_paper_assumed.txt"
         echo "== $(date -u +%T) 2. the MNIST claims' plan, calibrated on this device"
-        timeout "${GPU_MEASURE_PLAN_CAP_S:-90}" "$py" -m replication run mnist-mlp mnist-cnn --profile "$profile" --dry-run \
+        timeout "$plan_cap" "$py" -m replication run mnist-mlp mnist-cnn --profile "$profile" --dry-run \
             --data-dir "$data" --results-dir "$results" > "$out/plan_mnist_calibrated.txt" 2>&1 || true
         cat "$out/plan_mnist_calibrated.txt"
         for claim in mnist-mlp mnist-cnn; do
             echo "== $(date -u +%T) 3. $claim, $profile profile"
-            timeout "${GPU_MEASURE_CAP_S:-120}" "$py" -m replication run "$claim" --profile "$profile" \
+            timeout "${GPU_MEASURE_CAP_S:-100}" "$py" -m replication run "$claim" --profile "$profile" \
                 --data-dir "$data" --results-dir "$results" || echo "$claim: exit $? (124: its cap)"
             found=$(find "$results" -path "*/$claim/result.json" | head -1)
             if [[ -n $found ]]; then cp "$found" "$out/$claim.result.json"; fi
         done
         cp "$results/step_calibration.json" "$out/" 2>/dev/null || true
-        timeout 60 "$py" -m replication list --profile "$profile" --results-dir "$results" 2>&1 | tail -20 || true
+        timeout 30 "$py" -m replication list --profile "$profile" --results-dir "$results" 2>&1 | tail -20 || true
         echo "== $(date -u +%T) done: $(ls "$out" | tr '\n' ' ')"
         ;;
     *)
