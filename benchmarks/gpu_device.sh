@@ -41,7 +41,7 @@ case $step in
         python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
             --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
             --platform manylinux2014_x86_64 -d .gpu/wheels \
-            "keras==$(python -c 'from importlib.metadata import version; print(version("keras"))')" "keras-tuner==1.4.8" \
+            $(python -c 'from importlib.metadata import version as v; print(*(f"{d}=={v(d)}" for d in ("keras", "keras-tuner")))') \
             kt-legacy namex optree
         rm -rf .gpu/data/mnist
         cp -r "$data/mnist" .gpu/data/mnist
